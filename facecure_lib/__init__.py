@@ -1,0 +1,3 @@
+"""FaceCure Tutorials: the library behind the notebooks."""
+
+__version__ = "0.1.0"

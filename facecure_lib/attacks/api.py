@@ -1,0 +1,226 @@
+"""One entry point for every white-box cloak: registry of attacks and modes, profiles, caching."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+import torch
+
+from ..cache import cached_tensors, config_hash, tensor_hash
+from ..config import check_profile
+from ..models.base import Extractor
+from ._common import enforce_budget, frozen, is_8bit, model_device, quantize
+from .fawkes import fawkes_v03, fawkes_v10
+from .lowkey import lowkey, resolve_perceptual
+from .metrics import perturbation_report
+
+ATTACK_VERSION = 1  # bump when an algorithm changes, so cached cloaks are rebuilt
+
+
+@dataclass(frozen=True)
+class AttackSpec:
+    """An attack: paper parameters per mode and the step counts of the quick profile."""
+
+    name: str
+    targeted: bool
+    default_mode: str
+    modes: Mapping[str, Mapping[str, Any]]
+    quick_steps: Mapping[str, int]
+    description: str
+    run: Callable[..., tuple[torch.Tensor, dict]] = field(repr=False)
+
+
+ATTACKS: dict[str, AttackSpec] = {
+    "fawkes_v03": AttackSpec(
+        "fawkes_v03", True, "high",
+        {
+            "min": {"th": 0.002, "steps": 20, "lr": 40.0, "const": 1e9},
+            "low": {"th": 0.003, "steps": 50, "lr": 35.0, "const": 1e9},
+            "mid": {"th": 0.005, "steps": 200, "lr": 20.0, "const": 1e9},
+            "high": {"th": 0.008, "steps": 500, "lr": 10.0, "const": 1e9},
+        },
+        {"min": 20, "low": 40, "mid": 80, "high": 150},
+        "Fawkes v0.3: targeted, one surrogate, DSSIM budget, tanh space, Adadelta.",
+        fawkes_v03,
+    ),
+    "fawkes_v10": AttackSpec(
+        "fawkes_v10", False, "high",
+        {
+            "low": {"th": 0.004, "steps": 40, "lr": 25.0, "n_extractors": 1, "const": 1e6,
+                    "max_change": 15 / 255},
+            "mid": {"th": 0.012, "steps": 75, "lr": 20.0, "n_extractors": 2, "const": 1e6,
+                    "max_change": 15 / 255},
+            "high": {"th": 0.017, "steps": 150, "lr": 15.0, "n_extractors": 2, "const": 1e6,
+                     "max_change": 15 / 255},
+        },
+        {"low": 30, "mid": 50, "high": 100},
+        "Fawkes v1.0: untargeted, 1-2 surrogates, adaptive DSSIM balance, +-15/255 clip.",
+        fawkes_v10,
+    ),
+    "lowkey": AttackSpec(
+        "lowkey", False, "default",
+        {"default": {"steps": 50, "step_size": 0.0025, "init_noise": 0.005, "blur_kernel": 7,
+                     "blur_sigma": 3.0, "perceptual_weight": 0.05}},
+        {"default": 50},
+        "LowKey: untargeted ensemble (+ blurred copies, flip-averaged), signed gradients.",
+        lowkey,
+    ),
+}
+
+
+def attack_spec(attack: str) -> AttackSpec:
+    """The registry entry of an attack; a ValueError lists the valid names."""
+    if attack not in ATTACKS:
+        raise ValueError(f"Unknown attack {attack!r}; valid attacks: {', '.join(ATTACKS)}.")
+    return ATTACKS[attack]
+
+
+def attack_params(
+    attack: str, mode: str | None = None, profile: str = "quick", **overrides: Any
+) -> tuple[str, dict, dict]:
+    """Resolve (mode, parameters, what differs from the paper) for an attack.
+
+    The quick profile replaces the paper's step count by the attack's quick table;
+    `overrides` (e.g. steps=10) win over both and are recorded too.
+    """
+    spec = attack_spec(attack)
+    mode = spec.default_mode if mode is None else mode
+    if mode not in spec.modes:
+        raise ValueError(f"Unknown mode {mode!r} for {attack}; valid modes: "
+                         f"{', '.join(spec.modes)}.")
+    paper = dict(spec.modes[mode])
+    params = dict(paper)
+    if check_profile(profile) == "quick":
+        params["steps"] = spec.quick_steps[mode]
+    unknown = set(overrides) - set(params)
+    if unknown:
+        raise ValueError(f"Unknown parameter(s) {sorted(unknown)} for {attack}; valid: "
+                         f"{', '.join(sorted(params))}.")
+    params.update(overrides)
+    scaled = {k: {"paper": paper[k], "used": v} for k, v in params.items() if paper[k] != v}
+    return mode, params, scaled
+
+
+@dataclass
+class CloakResult:
+    """Cloaked pictures [N, 3, H, W] in [0, 1] (CPU), their per-picture report, and config."""
+
+    images: torch.Tensor
+    report: pd.DataFrame
+    config: dict
+    from_cache: bool = False
+    seconds: float = 0.0
+
+
+def _surrogate_list(surrogates: Extractor | Sequence[Extractor]) -> list[Extractor]:
+    if isinstance(surrogates, torch.nn.Module):
+        return [surrogates]
+    out = list(surrogates)
+    if not out:
+        raise ValueError("at least one surrogate extractor is needed")
+    return out
+
+
+def _pool_hash(target_pool: Mapping[Any, torch.Tensor] | None) -> str | None:
+    if target_pool is None:
+        return None
+    return config_hash({str(k): tensor_hash(torch.as_tensor(v)) for k, v in target_pool.items()})
+
+
+def _info_tensor(info: dict) -> torch.Tensor:
+    return torch.tensor(list(json.dumps(info).encode()), dtype=torch.uint8)
+
+
+def _info_from_tensor(t: torch.Tensor) -> dict:
+    return json.loads(bytes(t.tolist()).decode())
+
+
+def cloak(
+    attack: str,
+    images: torch.Tensor,
+    surrogates: Extractor | Sequence[Extractor],
+    mode: str | None = None,
+    seed: int = 0,
+    target_pool: Mapping[Any, torch.Tensor] | None = None,
+    profile: str = "quick",
+    cache: bool = True,
+    progress: bool = True,
+    perceptual: str = "auto",
+    quantize_output: bool | None = None,
+    **overrides: Any,
+) -> CloakResult:
+    """Cloak all `images` (float [N, 3, H, W] in [0, 1]) together with one attack.
+
+    `mode=None` takes the attack's default (Fawkes: high). `target_pool` ({label: pictures
+    or embeddings}) is required by the targeted `fawkes_v03`. `perceptual` picks LowKey's
+    penalty ('auto': LPIPS-alex in the paper profile when available, else DSSIM).
+    `quantize_output` rounds to the 8-bit grid (default: when the input is on it). The
+    same arguments and seed give identical cloaks; results are cached under kind "cloak".
+    """
+    spec = attack_spec(attack)
+    mode, params, scaled = attack_params(attack, mode, profile, **overrides)
+    if images.dim() != 4 or images.shape[1] != 3:
+        raise ValueError(f"images must be [N, 3, H, W], got {tuple(images.shape)}")
+    models = _surrogate_list(surrogates)
+    n_used = 1 if attack == "fawkes_v03" else params.pop("n_extractors", len(models))
+    models = models[:n_used]
+    device = model_device(models)
+    if attack == "lowkey":
+        params["perceptual"] = resolve_perceptual(perceptual, check_profile(profile), device)
+    if spec.targeted and not target_pool:
+        raise ValueError(f"{attack} is targeted: pass target_pool={{label: pictures}}")
+    images = images.detach().float().cpu()
+    quantized = is_8bit(images) if quantize_output is None else bool(quantize_output)
+    config = {
+        "attack": attack, "mode": mode, "profile": check_profile(profile), "params": params,
+        "scaled_from_paper": scaled, "surrogates": [m.cache_key for m in models],
+        "images": tensor_hash(images), "n_images": int(images.shape[0]),
+        "image_size": list(images.shape[-2:]), "seed": int(seed),
+        "target_pool": _pool_hash(target_pool if spec.targeted else None),
+        "quantized": quantized, "version": ATTACK_VERSION,
+    }
+    built = []
+
+    def build() -> dict[str, torch.Tensor]:
+        built.append(True)
+        out, info = _run(spec, images, models, device, params, seed, target_pool, progress)
+        out, n_shrunk = _finish(images, out, params, quantized)
+        info["n_shrunk_after_rounding"] = n_shrunk
+        return {"images": out, "info": _info_tensor(info)}
+
+    start = time.perf_counter()
+    tensors = cached_tensors("cloak", config, build, enabled=cache)
+    seconds = time.perf_counter() - start
+    out = tensors["images"].float()
+    config = {**config, **_info_from_tensor(tensors["info"]),
+              "surrogate_names": [m.name for m in models]}
+    return CloakResult(out, perturbation_report(images, out), config, not built, seconds)
+
+
+def _run(spec: AttackSpec, images: torch.Tensor, models: list[Extractor], device: torch.device,
+         params: dict, seed: int, target_pool: Mapping[Any, torch.Tensor] | None,
+         progress: bool) -> tuple[torch.Tensor, dict]:
+    generator = torch.Generator().manual_seed(int(seed))
+    x = images.to(device)
+    with frozen(models):
+        if spec.name == "fawkes_v03":
+            out, info = spec.run(x, models[0], target_pool, generator=generator,
+                                 progress=progress, **params)
+        else:
+            out, info = spec.run(x, models, generator=generator, progress=progress, **params)
+    return out.detach().cpu(), info
+
+
+def _finish(clean: torch.Tensor, out: torch.Tensor, params: dict,
+            quantized: bool) -> tuple[torch.Tensor, int]:
+    """Round to 8 bits if asked, then make sure the attack's hard budget still holds."""
+    out = out.clamp(0, 1)
+    if quantized:
+        out = quantize(out)
+    max_dssim = 1.1 * params["th"] if "th" in params else None
+    return enforce_budget(clean, out, max_dssim, params.get("max_change"), quantized)

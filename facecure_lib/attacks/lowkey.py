@@ -1,0 +1,110 @@
+"""LowKey-style cloak (Cherepanova et al., ICLR 2021): untargeted, ensemble, signed gradients.
+
+Every surrogate is an ensemble member twice, on the plain and on a Gaussian-blurred
+(7x7, sigma 3) picture; a member's embedding is normalise(f(x) + f(flip(x))). One forward
+pass per surrogate and step handles all four views [x, blur(x), flip(x), flip(blur(x))].
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Sequence
+
+import torch
+import torch.nn.functional as F
+from torchvision.transforms.functional import gaussian_blur
+from tqdm.auto import trange
+
+from ..models.base import Extractor
+from .metrics import DSSIMTo
+
+Perceptual = Callable[[torch.Tensor], torch.Tensor]
+
+
+@functools.lru_cache(maxsize=4)
+def _lpips_model(device: str) -> torch.nn.Module | None:
+    try:
+        import lpips  # type: ignore[import-not-found]
+
+        model = lpips.LPIPS(net="alex", verbose=False).to(device).eval()
+    except Exception:  # package or its (downloaded) AlexNet weights missing
+        return None
+    for p in model.parameters():
+        p.requires_grad_(False)
+    return model
+
+
+def resolve_perceptual(choice: str, profile: str, device: torch.device) -> str:
+    """'lpips_alex' where LPIPS and its weights can be had (paper profile), else 'dssim'.
+
+    `choice` is 'auto', 'lpips_alex' or 'dssim'; asking for LPIPS where it is missing raises.
+    """
+    if choice not in ("auto", "lpips_alex", "dssim"):
+        raise ValueError(f"perceptual must be 'auto', 'lpips_alex' or 'dssim', got {choice!r}")
+    if choice == "dssim" or (choice == "auto" and profile != "paper"):
+        return "dssim"
+    if _lpips_model(str(device)) is not None:
+        return "lpips_alex"
+    if choice == "lpips_alex":
+        raise RuntimeError("LPIPS(alex) unavailable: install `lpips` and make torchvision's "
+                           "AlexNet weights downloadable, or use perceptual='dssim'")
+    return "dssim"
+
+
+def perceptual_fn(name: str, reference: torch.Tensor) -> Perceptual:
+    """Per-picture perceptual distance [N] of a batch in [0, 1] to the clean `reference`."""
+    if name == "lpips_alex":
+        model = _lpips_model(str(reference.device))
+        return lambda xa: model(reference, xa, normalize=True).flatten()
+    return DSSIMTo(reference)
+
+
+def _member_embeddings(f: Extractor, x: torch.Tensor, kernel: int, sigma: float) -> torch.Tensor:
+    """[2, N, D]: flip-averaged, normalised embeddings of the plain and the blurred picture."""
+    n = x.shape[0]
+    z = torch.cat([x, gaussian_blur(x, [kernel, kernel], [sigma, sigma])])
+    e = f(torch.cat([z, z.flip(-1)]))
+    e = F.normalize(e[: 2 * n] + e[2 * n:], dim=1)
+    return e.view(2, n, -1)
+
+
+def lowkey(
+    images: torch.Tensor,
+    surrogates: Sequence[Extractor],
+    *,
+    steps: int = 50,
+    step_size: float = 0.0025,
+    init_noise: float = 0.005,
+    blur_kernel: int = 7,
+    blur_sigma: float = 3.0,
+    perceptual_weight: float = 0.05,
+    perceptual: str = "dssim",
+    generator: torch.Generator,
+    progress: bool = True,
+) -> tuple[torch.Tensor, dict]:
+    """Maximise mean_members ||e(x') - e(x)||^2 / ||e(x)|| - w * perceptual(x, x') by
+    `steps` signed-gradient steps from x + U(-init_noise, init_noise), clamped to [0, 1]."""
+    x = images
+    percept = perceptual_fn(perceptual, x)
+    with torch.no_grad():
+        clean = [_member_embeddings(f, x, blur_kernel, blur_sigma) for f in surrogates]
+        norms = [e.norm(dim=2).clamp_min(1e-12) for e in clean]
+    n_members = 2 * len(surrogates)
+
+    def objective(xa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feat = sum(((_member_embeddings(f, xa, blur_kernel, blur_sigma) - e).pow(2).sum(2) / nrm)
+                   .sum(0) for f, e, nrm in zip(surrogates, clean, norms)) / n_members
+        return feat, percept(xa)
+
+    noise = torch.rand(x.shape, generator=generator).to(x.device) * 2 - 1
+    xa = (x + init_noise * noise).clamp(0, 1)
+    for _ in trange(steps, desc="lowkey", disable=not progress, leave=False):
+        xa.requires_grad_(True)
+        feat, perc = objective(xa)
+        (grad,) = torch.autograd.grad((feat - perceptual_weight * perc).sum(), xa)
+        xa = (xa.detach() + step_size * grad.sign()).clamp(0, 1)
+    with torch.no_grad():
+        feat, perc = objective(xa)
+    info = {"feature_dist_end": feat.mean().item(), "perceptual_end": perc.mean().item(),
+            "ensemble_members": n_members}
+    return xa, info

@@ -1,0 +1,119 @@
+"""Profiles, devices, seeds and folders: the settings every notebook shares."""
+
+from __future__ import annotations
+
+import os
+import random
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+PROFILES = ("quick", "paper")
+
+
+@dataclass(frozen=True)
+class ProfileSettings:
+    """Default sizes of one profile; notebooks override them in their `parameters` cell."""
+
+    name: str
+    image_size: int
+    n_identities: int
+    pictures_per_identity: int
+    n_public: int
+    n_attackers: int
+
+
+QUICK = ProfileSettings("quick", image_size=64, n_identities=150, pictures_per_identity=20,
+                        n_public=100, n_attackers=8)
+PAPER = ProfileSettings("paper", image_size=112, n_identities=530, pictures_per_identity=0,
+                        n_public=265, n_attackers=20)
+
+
+def in_colab() -> bool:
+    """True inside Google Colab."""
+    return "google.colab" in sys.modules
+
+
+def default_profile() -> str:
+    """`paper` in Colab, `quick` everywhere else; `FACECURE_PROFILE` overrides both."""
+    env = os.environ.get("FACECURE_PROFILE")
+    if env:
+        return check_profile(env)
+    return "paper" if in_colab() else "quick"
+
+
+def check_profile(name: str | None) -> str:
+    """Return a valid profile name, or raise a ValueError that lists the valid ones."""
+    if name is None:
+        return default_profile()
+    key = str(name).strip().lower()
+    if key not in PROFILES:
+        raise ValueError(f"Unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}.")
+    return key
+
+
+def profile_settings(name: str | None = None) -> ProfileSettings:
+    """The default sizes of a profile."""
+    return {"quick": QUICK, "paper": PAPER}[check_profile(name)]
+
+
+def get_device(prefer: str | None = None) -> torch.device:
+    """The device to compute on: `prefer` if given, else CUDA, then MPS, then CPU.
+
+    `FACECURE_DEVICE` overrides the automatic choice (e.g. `cpu` to force CPU).
+    """
+    choice = prefer or os.environ.get("FACECURE_DEVICE")
+    if choice:
+        return torch.device(choice)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed python, numpy and torch; return a torch Generator seeded the same way."""
+    if not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def cache_dir() -> Path:
+    """Folder for every cached artefact: `FACECURE_CACHE`, else the user's cache folder."""
+    env = os.environ.get("FACECURE_CACHE")
+    if env:
+        root = Path(env).expanduser()
+    else:
+        base = os.environ.get("XDG_CACHE_HOME") or (Path.home() / ".cache")
+        root = Path(base) / "facecure"
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def project_root() -> Path:
+    """The repository root when running from a checkout, else the current folder."""
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+def results_dir(profile: str) -> Path:
+    """Where notebooks write `results/<profile>/*.json` (`FACECURE_RESULTS` overrides)."""
+    env = os.environ.get("FACECURE_RESULTS")
+    root = Path(env).expanduser() if env else project_root() / "results"
+    out = root / check_profile(profile)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def set_threads() -> None:
+    """Use every core for torch on CPU, but no more (oversubscription slows 2-core boxes)."""
+    n = os.cpu_count() or 1
+    if torch.get_num_threads() != n:
+        torch.set_num_threads(n)

@@ -1,0 +1,243 @@
+"""Generated identities for the quick profile: face-like pictures, deterministic from a seed.
+
+No package registry ships faces labelled by identity (DESIGN §6), so the quick profile draws
+its own. Each identity is a set of stable traits (face shape and proportions, skin, hair,
+eyes, brows, nose, mouth, marks, glasses, beard, a skin pattern); each picture varies pose,
+scale, position, lighting, expression, background, blur and noise. Skin and background
+carry texture so that an SSIM budget behaves roughly as it does on photos.
+
+Everything is rendered with vectorised tensor operations (soft masks from signed distances),
+so a few thousand 64 px pictures take seconds on two cores.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from tqdm.auto import tqdm
+
+from ..cache import cached_tensors
+from .dataset import FaceDataset
+
+GENERATOR_VERSION = 3
+
+_SKIN = torch.tensor([[0.98, 0.85, 0.74], [0.93, 0.76, 0.62], [0.84, 0.64, 0.48],
+                      [0.70, 0.50, 0.36], [0.52, 0.36, 0.25], [0.38, 0.26, 0.18]])
+_HAIR = torch.tensor([[0.08, 0.06, 0.05], [0.25, 0.16, 0.09], [0.45, 0.30, 0.16],
+                      [0.75, 0.60, 0.35], [0.55, 0.20, 0.10], [0.60, 0.60, 0.60]])
+_IRIS = torch.tensor([[0.30, 0.18, 0.08], [0.15, 0.30, 0.55], [0.25, 0.45, 0.30],
+                      [0.10, 0.07, 0.05]])
+
+
+def _identity_traits(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Sample the stable traits of n identities."""
+
+    def u(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, *shape, generator=g)
+
+    def pick(palette: torch.Tensor, jitter: float) -> torch.Tensor:
+        idx = torch.randint(len(palette), (n,), generator=g)
+        return (palette[idx] + jitter * torch.randn(n, 3, generator=g)).clamp(0.02, 1.0)
+
+    return {
+        "face_w": u(0.50, 0.66), "face_h": u(0.64, 0.80), "chin": u(1.6, 2.6),
+        "skin": pick(_SKIN, 0.05), "hair": pick(_HAIR, 0.06),
+        "hairline": u(-0.62, -0.30), "hair_volume": u(0.02, 0.22), "hair_side": u(-0.2, 0.6),
+        "bald": (torch.rand(n, generator=g) < 0.08).float(),
+        "eye_dx": u(0.19, 0.30), "eye_y": u(-0.16, -0.02), "eye_w": u(0.08, 0.13),
+        "eye_h": u(0.035, 0.06), "iris": pick(_IRIS, 0.05),
+        "brow_dy": u(0.07, 0.14), "brow_t": u(0.012, 0.035), "brow_tilt": u(-0.35, 0.35),
+        "nose_len": u(0.14, 0.28), "nose_w": u(0.05, 0.10),
+        "mouth_y": u(0.30, 0.44), "mouth_w": u(0.14, 0.28), "lip_t": u(0.02, 0.05),
+        "lip": (torch.tensor([0.70, 0.32, 0.32]) + 0.08 * torch.randn(n, 3, generator=g)).clamp(0, 1),
+        "mole": (torch.rand(n, generator=g) < 0.4).float(), "mole_xy": u(-0.5, 0.5, 2),
+        "glasses": (torch.rand(n, generator=g) < 0.25).float(),
+        "beard": (torch.rand(n, generator=g) < 0.2).float(),
+        "pattern": torch.randn(n, 1, 6, 6, generator=g),
+        "ear": u(0.07, 0.12),
+    }
+
+
+def _picture_params(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
+    """Sample the per-picture nuisance variables of n pictures."""
+
+    def u(lo: float, hi: float, *shape: int) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(n, *shape, generator=g)
+
+    return {
+        "yaw": u(-0.35, 0.35), "roll": u(-0.30, 0.30), "scale": u(0.95, 1.20),
+        "shift": u(-0.10, 0.10, 2), "light_dir": u(0, 2 * math.pi), "light": u(0.0, 0.35),
+        "bright": u(0.80, 1.15), "contrast": u(0.80, 1.15), "cast": 0.05 * torch.randn(n, 3, generator=g),
+        "smile": u(-0.06, 0.10), "open": u(0.45, 1.0),
+        "bg": torch.rand(n, 3, 4, 4, generator=g), "bg_tex": u(0.02, 0.10),
+        "skin_tex": u(0.02, 0.06), "blur": u(0.0, 1.0), "noise": u(0.0, 0.03),
+        "glasses_off": (torch.rand(n, generator=g) < 0.15).float(),
+    }
+
+
+def _soft(d: torch.Tensor, edge: float) -> torch.Tensor:
+    """Soft inside-mask from a signed distance (negative inside)."""
+    return torch.sigmoid(-d / edge)
+
+
+def _ellipse(x: torch.Tensor, y: torch.Tensor, cx, cy, a, b, p: float | torch.Tensor = 2.0) -> torch.Tensor:
+    """Approximate signed distance to a superellipse (negative inside), in face units."""
+    r = ((x - cx).abs() / a) ** p + ((y - cy).abs() / b) ** p
+    return (r ** (1.0 / p) - 1.0) * torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
+
+
+def _col(v: torch.Tensor) -> torch.Tensor:
+    """Broadcast a per-picture scalar [N] to [N, 1, 1]."""
+    return v.view(-1, 1, 1)
+
+
+def _render(tr: dict[str, torch.Tensor], pp: dict[str, torch.Tensor], size: int,
+            g: torch.Generator) -> torch.Tensor:
+    """Render pictures (one row of traits per picture) to float [N, 3, size, size] in [0, 1]."""
+    n = pp["yaw"].shape[0]
+    lin = torch.linspace(-1, 1, size)
+    gy, gx = torch.meshgrid(lin, lin, indexing="ij")
+    gx, gy = gx.expand(n, size, size), gy.expand(n, size, size)
+    # Inverse pose: screen -> face coordinates (roll, scale, shift).
+    cr, sr = _col(torch.cos(pp["roll"])), _col(torch.sin(pp["roll"]))
+    px, py = gx - _col(pp["shift"][:, 0]), gy - _col(pp["shift"][:, 1])
+    x = (cr * px + sr * py) / _col(pp["scale"])
+    y = (-sr * px + cr * py) / _col(pp["scale"])
+    yaw = _col(pp["yaw"])
+    fw, fh = _col(tr["face_w"]) * (1 - 0.25 * yaw.abs()), _col(tr["face_h"])
+    fx = x - yaw * 0.10  # head outline shifts a little with yaw, features shift more
+    ex = x - yaw * 0.32 * fw  # feature coordinates
+
+    # Background: smooth colour field plus fine texture.
+    bg = F.interpolate(pp["bg"], size=(size, size), mode="bicubic", align_corners=True)
+    bg = 0.35 + 0.45 * (0.6 * bg + 0.4 * bg.mean(dim=1, keepdim=True))  # muted, photo-like
+    bg = bg + _col(pp["bg_tex"]).unsqueeze(1) * torch.randn(n, 1, size, size, generator=g)
+    img = bg.clamp(0, 1)
+
+    def paint(img: torch.Tensor, mask: torch.Tensor, color: torch.Tensor) -> torch.Tensor:
+        color = color.view(n, 3, 1, 1) if color.dim() == 2 else color
+        return img + mask.unsqueeze(1) * (color - img)
+
+    hair = tr["hair"].view(n, 3, 1, 1) * (1 + 0.15 * torch.randn(n, 1, size, size, generator=g))
+    hair_on = _col(1 - tr["bald"])
+    vol = _col(tr["hair_volume"])
+    back = _soft(_ellipse(fx, y, 0.0, -0.12, fw + vol, fh + vol * 0.6), 0.03)
+    side = (y < _col(tr["hair_side"])).float()
+    img = paint(img, back * hair_on * torch.maximum(side, (y < -0.2).float()), hair)
+    ears = sum(_soft(_ellipse(fx, y, s * fw, -0.02, _col(tr["ear"]), 0.12), 0.02) for s in (-1, 1))
+    skin = tr["skin"].view(n, 3, 1, 1)
+    img = paint(img, ears.clamp(0, 1), skin * 0.9)
+
+    face = _soft(_ellipse(fx, y, 0.0, 0.0, fw, fh, _col(tr["chin"])), 0.02)
+    # Skin: identity pattern (moves with the face) + per-picture pores + directional light.
+    grid = torch.stack([x / 0.9, y / 0.9], dim=-1).clamp(-1, 1)
+    pattern = F.grid_sample(tr["pattern"], grid, mode="bilinear", align_corners=True)[:, 0]
+    pores = torch.randn(n, 1, size, size, generator=g)
+    pores = F.avg_pool2d(pores, 3, 1, 1) * 2.0
+    ldx, ldy = _col(torch.cos(pp["light_dir"])), _col(torch.sin(pp["light_dir"]))
+    shade = 1 + _col(pp["light"]) * (ldx * x + ldy * y) - 0.25 * ((fx / fw) ** 2)
+    skin_px = skin * (shade * (1 + 0.04 * pattern)).unsqueeze(1) \
+        + _col(pp["skin_tex"]).unsqueeze(1) * pores
+    img = paint(img, face, skin_px)
+
+    beard = _soft(_ellipse(fx, y, 0.0, 0.42 * fh, fw * 0.9, fh * 0.55), 0.03) * face
+    beard = beard * (y > _col(tr["mouth_y"]) - 0.08).float() * _col(tr["beard"])
+    img = paint(img, beard, hair * 0.9)
+    img = paint(img, _soft(y - _col(tr["hairline"]), 0.02) * face * hair_on, hair)
+
+    # Eyes, irises, pupils (both sides).
+    ew, eh = _col(tr["eye_w"]), _col(tr["eye_h"]) * _col(pp["open"])
+    for s in (-1, 1):
+        cx, cy = s * _col(tr["eye_dx"]), _col(tr["eye_y"])
+        white = _soft(_ellipse(ex, y, cx, cy, ew, eh), 0.008)
+        img = paint(img, white, torch.full((n, 3), 0.93))
+        img = paint(img, _soft(_ellipse(ex, y, cx + yaw * 0.04, cy, eh * 0.9 + 0.01, eh * 0.9 + 0.01), 0.008)
+                    * white, tr["iris"])
+        img = paint(img, _soft(_ellipse(ex, y, cx + yaw * 0.04, cy, 0.014, 0.014), 0.006) * white,
+                    torch.full((n, 3), 0.02))
+        # Brow: a tilted thin band above the eye.
+        by = cy - _col(tr["brow_dy"]) + s * _col(tr["brow_tilt"]) * (ex - cx) * 0.5
+        brow = _soft(_ellipse(ex, y, cx, by, ew * 1.2, _col(tr["brow_t"])), 0.008)
+        img = paint(img, brow * face, tr["hair"] * 0.8)
+        ring = _ellipse(ex, y, cx, cy, ew * 1.5, ew * 1.1).abs() - 0.012
+        on = _col(tr["glasses"] * (1 - pp["glasses_off"]))
+        img = paint(img, _soft(ring, 0.006) * on, torch.full((n, 3), 0.08))
+
+    # Nose: a shaded ridge and two nostrils.
+    nl, nw = _col(tr["nose_len"]), _col(tr["nose_w"])
+    ny = _col(tr["eye_y"]) + 0.05
+    ridge = _soft(_ellipse(ex, y, 0.0, ny + nl * 0.5, nw * 0.6, nl * 0.55), 0.02) * face
+    img = paint(img, ridge * 0.35, skin * 0.75)
+    for s in (-1, 1):
+        nost = _soft(_ellipse(ex, y, s * nw * 0.55, ny + nl, nw * 0.35, 0.015), 0.008)
+        img = paint(img, nost * face * 0.8, skin * 0.45)
+
+    # Mouth: a curved band whose curvature is the expression.
+    mw, lt = _col(tr["mouth_w"]), _col(tr["lip_t"])
+    curve = _col(tr["mouth_y"]) - _col(pp["smile"]) * (1 - (ex / mw) ** 2)
+    lips = _soft(_ellipse(ex, y, 0.0, curve, mw, lt), 0.01) * face
+    img = paint(img, lips, tr["lip"])
+    mx, my = _col(tr["mole_xy"][:, 0]) * fw, _col(tr["mole_xy"][:, 1]) * fh * 0.6 + 0.15
+    img = paint(img, _soft(_ellipse(ex, y, mx, my, 0.02, 0.02), 0.006) * face * _col(tr["mole"]),
+                skin * 0.35)
+
+    # Photometric nuisances: brightness, contrast, colour cast, blur, sensor noise.
+    mean = img.mean(dim=(1, 2, 3), keepdim=True)
+    img = (img - mean) * pp["contrast"].view(n, 1, 1, 1) + mean
+    img = img * pp["bright"].view(n, 1, 1, 1) + pp["cast"].view(n, 3, 1, 1)
+    img = _gaussian_blur(img, pp["blur"])
+    img = img + pp["noise"].view(n, 1, 1, 1) * torch.randn(n, 3, size, size, generator=g)
+    return img.clamp(0, 1)
+
+
+def _gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+    """Per-picture Gaussian blur (5x5 kernel; sigma 0 leaves the picture unchanged)."""
+    r = torch.arange(-2, 3, dtype=img.dtype)
+    s = sigma.clamp_min(1e-3).view(-1, 1)
+    k1 = torch.exp(-(r.view(1, -1) ** 2) / (2 * s ** 2))
+    k1 = k1 / k1.sum(dim=1, keepdim=True)  # [N, 5]
+    n, c, h, w = img.shape
+    x = F.pad(img.reshape(1, n * c, h, w), (2, 2, 2, 2), mode="replicate")
+    kx = k1.repeat_interleave(c, dim=0).view(n * c, 1, 1, 5)
+    ky = k1.repeat_interleave(c, dim=0).view(n * c, 1, 5, 1)
+    x = F.conv2d(F.conv2d(x, kx, groups=n * c), ky, groups=n * c)
+    return x.view(n, c, h, w)
+
+
+def generate_faces(
+    n_identities: int = 150,
+    pictures_per_identity: int = 20,
+    image_size: int = 64,
+    seed: int = 0,
+    cache: bool = True,
+    progress: bool = True,
+) -> FaceDataset:
+    """Generate `n_identities` × `pictures_per_identity` face pictures, deterministic from `seed`.
+
+    Cached under the cache folder, keyed by every argument and the generator version.
+    """
+    for arg, lo in (("n_identities", 2), ("pictures_per_identity", 2), ("image_size", 32)):
+        val = locals()[arg]
+        if not isinstance(val, int) or val < lo:
+            raise ValueError(f"{arg} must be an integer >= {lo}, got {val!r}")
+    config = {"generator": GENERATOR_VERSION, "n": n_identities, "k": pictures_per_identity,
+              "size": image_size, "seed": seed}
+
+    def build() -> dict[str, torch.Tensor]:
+        g = torch.Generator().manual_seed(seed)
+        traits = _identity_traits(n_identities, g)
+        labels = torch.arange(n_identities).repeat_interleave(pictures_per_identity)
+        chunks, chunk = [], 400
+        for start in tqdm(range(0, len(labels), chunk), desc="generating faces",
+                          disable=not progress, leave=False):
+            lab = labels[start:start + chunk]
+            tr = {k: v[lab] for k, v in traits.items()}
+            pp = _picture_params(len(lab), g)
+            chunks.append((_render(tr, pp, image_size, g) * 255).round().to(torch.uint8))
+        return {"images": torch.cat(chunks), "labels": labels}
+
+    t = cached_tensors("data", config, build, enabled=cache)
+    names = [f"person_{i:04d}" for i in range(n_identities)]
+    return FaceDataset("generated", t["images"], t["labels"], names, None, {"config": config})

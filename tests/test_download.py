@@ -1,0 +1,172 @@
+"""download.py against a real HTTP server on 127.0.0.1 (no internet needed)."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import json
+import socket
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from facecure_lib import download as dl
+
+BODY = bytes(range(256)) * 4096  # 1 MiB
+BODY_SHA = hashlib.sha256(BODY).hexdigest()
+
+
+class _Handler(http.server.BaseHTTPRequestHandler):
+    hits: list[str] = []
+
+    def log_message(self, *args) -> None:  # keep pytest output clean
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).hits.append(self.path)
+        if self.path == "/file.bin":
+            self._send(BODY, len(BODY))
+        elif self.path == "/truncated.bin":  # announces more than it sends, then closes
+            self._send(BODY[: len(BODY) // 3], len(BODY))
+            self.close_connection = True
+        elif self.path == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "/file.bin")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_error(404, "Not Found")
+
+    def _send(self, body: bytes, length: int) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "application/octet-stream")
+        self.send_header("Content-Length", str(length))
+        self.end_headers()
+        self.wfile.write(body)
+        self.wfile.flush()
+
+
+@pytest.fixture()
+def server():
+    _Handler.hits = []
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(5)
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "cache"))
+
+
+def _closed_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def _leftovers() -> list[Path]:
+    return [p for p in dl.downloads_dir().iterdir() if p.name != "pins.json"]
+
+
+def test_success_then_no_network(server):
+    path = dl.download(f"{server}/file.bin", "file.bin", BODY_SHA, what="test file")
+    assert path == dl.downloads_dir() / "file.bin"
+    assert path.read_bytes() == BODY
+    assert _leftovers() == [path]
+    # Already there with the right hash: no second request.
+    assert dl.download(f"{server}/file.bin", "file.bin", BODY_SHA, what="test file") == path
+    assert _Handler.hits == ["/file.bin"]
+
+
+def test_redirect_and_explicit_destination(server, tmp_path):
+    dest = tmp_path / "elsewhere" / "weights.pt"
+    path = dl.download(f"{server}/redirect", dest, BODY_SHA.upper(), what="test file")
+    assert path == dest and dest.read_bytes() == BODY
+
+
+def test_checksum_mismatch_leaves_nothing(server):
+    with pytest.raises(dl.ChecksumError, match="expected 0000"):
+        dl.download(f"{server}/file.bin", "file.bin", "0" * 64, what="test file")
+    assert _leftovers() == []
+
+
+def test_truncated_download_leaves_nothing(server):
+    with pytest.raises(dl.DownloadError, match="cut short"):
+        dl.download(f"{server}/truncated.bin", "t.bin", BODY_SHA, what="test file")
+    assert _leftovers() == []
+
+
+def test_http_error_is_clear(server):
+    with pytest.raises(dl.DownloadError, match="HTTP 404") as info:
+        dl.download(f"{server}/missing.bin", "m.bin", BODY_SHA, what="test file")
+    assert "quick profile" in str(info.value)
+    assert _leftovers() == []
+
+
+def test_unreachable_fails_fast_and_names_file_and_quick_profile():
+    url = f"http://127.0.0.1:{_closed_port()}/weights/20180402-114759-vggface2.pt"
+    start = time.perf_counter()
+    with pytest.raises(dl.DownloadError) as info:
+        dl.download(url, "20180402-114759-vggface2.pt", BODY_SHA, what="FaceNet weights")
+    assert time.perf_counter() - start < 5
+    msg = str(info.value)
+    for needle in ("FaceNet weights", "20180402-114759-vggface2.pt", url, "quick profile",
+                   "PROFILE='quick'", str(dl.downloads_dir())):
+        assert needle in msg
+    assert _leftovers() == []
+
+
+def test_corrupt_cached_file_is_reported(server):
+    (dl.downloads_dir() / "file.bin").write_bytes(b"not the file")
+    with pytest.raises(dl.ChecksumError, match="delete it"):
+        dl.download(f"{server}/file.bin", "file.bin", BODY_SHA, what="test file")
+    assert _Handler.hits == []
+
+
+def test_unpinned_refused_then_trust_on_first_use(server):
+    url = f"{server}/file.bin"
+    with pytest.raises(dl.DownloadError, match="allow_unpinned=True"):
+        dl.download(url, "u.bin", None, what="test file")
+    assert _Handler.hits == [] and _leftovers() == []
+    path = dl.download(url, "u.bin", None, what="test file", allow_unpinned=True)
+    assert dl.recorded_pin(url) == BODY_SHA
+    pins = json.loads((dl.downloads_dir() / "pins.json").read_text())
+    assert pins[url]["file"] == "u.bin"
+    # A later change of the file is caught against the recorded pin.
+    path.write_bytes(b"tampered")
+    with pytest.raises(dl.ChecksumError):
+        dl.download(url, "u.bin", None, what="test file", allow_unpinned=True)
+
+
+def test_registry_is_well_formed():
+    for name, asset in dl.ASSETS.items():
+        assert asset.name == name
+        assert asset.url.startswith("https://")
+        assert asset.sha256 is None or len(asset.sha256) == 64
+        assert asset.licence and asset.used_by and asset.hash_source
+    with pytest.raises(ValueError, match="known assets"):
+        dl.fetch_asset("no-such-asset")
+
+
+def test_fetch_asset_uses_registry_hash(server, monkeypatch):
+    fake = dl.Asset("fake", "https://example.invalid/file.bin", BODY_SHA, len(BODY),
+                    "CC0", "tests", "test")
+    monkeypatch.setitem(dl.ASSETS, "fake", fake)
+    path = dl.fetch_asset("fake", url=f"{server}/file.bin")
+    assert path.name == "file.bin" and path.read_bytes() == BODY
+
+
+def test_is_reachable(server):
+    assert dl.is_reachable(server)
+    assert not dl.is_reachable(f"http://127.0.0.1:{_closed_port()}/", timeout=1)
