@@ -117,3 +117,17 @@ def set_threads() -> None:
     n = os.cpu_count() or 1
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
+
+
+def check_versions(min_torch: str = "2.1") -> None:
+    """Print the versions that matter and warn on a torch that is too old."""
+    import platform
+
+    from . import __version__
+
+    major_minor = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
+    need = tuple(int(p) for p in min_torch.split("."))
+    print(f"facecure_lib {__version__} | torch {torch.__version__} | python {platform.python_version()}"
+          f" | {'GPU: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU only'}")
+    if major_minor < need:
+        print(f"Warning: torch {torch.__version__} is older than {min_torch}; please upgrade.")

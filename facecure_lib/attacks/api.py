@@ -24,13 +24,13 @@ ATTACK_VERSION = 1  # bump when an algorithm changes, so cached cloaks are rebui
 
 @dataclass(frozen=True)
 class AttackSpec:
-    """An attack: paper parameters per mode and the step counts of the quick profile."""
+    """An attack: paper parameters per mode and what the quick profile changes in them."""
 
     name: str
     targeted: bool
     default_mode: str
     modes: Mapping[str, Mapping[str, Any]]
-    quick_steps: Mapping[str, int]
+    quick: Mapping[str, Mapping[str, Any]]
     description: str
     run: Callable[..., tuple[torch.Tensor, dict]] = field(repr=False)
 
@@ -44,7 +44,8 @@ ATTACKS: dict[str, AttackSpec] = {
             "mid": {"th": 0.005, "steps": 200, "lr": 20.0, "const": 1e9},
             "high": {"th": 0.008, "steps": 500, "lr": 10.0, "const": 1e9},
         },
-        {"min": 20, "low": 40, "mid": 80, "high": 150},
+        {"min": {"steps": 20}, "low": {"steps": 40}, "mid": {"steps": 80},
+         "high": {"steps": 150}},
         "Fawkes v0.3: targeted, one surrogate, DSSIM budget, tanh space, Adadelta.",
         fawkes_v03,
     ),
@@ -58,7 +59,7 @@ ATTACKS: dict[str, AttackSpec] = {
             "high": {"th": 0.017, "steps": 150, "lr": 15.0, "n_extractors": 2, "const": 1e6,
                      "max_change": 15 / 255},
         },
-        {"low": 30, "mid": 50, "high": 100},
+        {"low": {"steps": 30}, "mid": {"steps": 50}, "high": {"steps": 100}},
         "Fawkes v1.0: untargeted, 1-2 surrogates, adaptive DSSIM balance, +-15/255 clip.",
         fawkes_v10,
     ),
@@ -66,7 +67,7 @@ ATTACKS: dict[str, AttackSpec] = {
         "lowkey", False, "default",
         {"default": {"steps": 50, "step_size": 0.0025, "init_noise": 0.005, "blur_kernel": 7,
                      "blur_sigma": 3.0, "perceptual_weight": 0.05}},
-        {"default": 50},
+        {"default": {"steps": 20, "step_size": 0.00625}},  # same total path 0.125
         "LowKey: untargeted ensemble (+ blurred copies, flip-averaged), signed gradients.",
         lowkey,
     ),
@@ -85,7 +86,7 @@ def attack_params(
 ) -> tuple[str, dict, dict]:
     """Resolve (mode, parameters, what differs from the paper) for an attack.
 
-    The quick profile replaces the paper's step count by the attack's quick table;
+    The quick profile applies the attack's quick table (fewer steps; LowKey larger steps);
     `overrides` (e.g. steps=10) win over both and are recorded too.
     """
     spec = attack_spec(attack)
@@ -96,7 +97,7 @@ def attack_params(
     paper = dict(spec.modes[mode])
     params = dict(paper)
     if check_profile(profile) == "quick":
-        params["steps"] = spec.quick_steps[mode]
+        params.update(spec.quick[mode])
     unknown = set(overrides) - set(params)
     if unknown:
         raise ValueError(f"Unknown parameter(s) {sorted(unknown)} for {attack}; valid: "
@@ -167,8 +168,7 @@ def cloak(
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be [N, 3, H, W], got {tuple(images.shape)}")
     models = _surrogate_list(surrogates)
-    n_used = 1 if attack == "fawkes_v03" else params.pop("n_extractors", len(models))
-    models = models[:n_used]
+    models = models[:1 if attack == "fawkes_v03" else params.get("n_extractors", len(models))]
     device = model_device(models)
     if attack == "lowkey":
         params["perceptual"] = resolve_perceptual(perceptual, check_profile(profile), device)
@@ -188,7 +188,8 @@ def cloak(
 
     def build() -> dict[str, torch.Tensor]:
         built.append(True)
-        out, info = _run(spec, images, models, device, params, seed, target_pool, progress)
+        run_params = {k: v for k, v in params.items() if k != "n_extractors"}
+        out, info = _run(spec, images, models, device, run_params, seed, target_pool, progress)
         out, n_shrunk = _finish(images, out, params, quantized)
         info["n_shrunk_after_rounding"] = n_shrunk
         return {"images": out, "info": _info_tensor(info)}

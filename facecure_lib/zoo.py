@@ -1,0 +1,156 @@
+"""The extractor zoo: name -> how to get the model, plus what it stands for in the paper.
+
+Quick profile: small CNNs that the library trains on the public identities with different
+recipes, each one an "era" of face recognition, plus a seed control (same recipe, other seed)
+and a lineage (a generic self-supervised model and its face-tuned descendant). Trained models
+are cached by a hash of their recipe, their parent and the training data.
+Paper profile: pretrained extractors (facenet-pytorch, open_clip), see `models.pretrained`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from tqdm.auto import tqdm
+
+from .cache import artefact_path, config_hash, load_tensors, save_tensors, CacheCorruption
+from .config import get_device
+from .models.base import Extractor, ExtractorInfo
+from .models.train import Recipe, fit, freeze, new_extractor
+from .scenario import Scenario
+
+_CNN = Recipe(arch="cnn", widths=(16, 32, 64, 128), batch_size=64, steps=400)
+_RES = Recipe(arch="resnet", widths=(24, 48, 96), batch_size=64, steps=400)
+
+
+@dataclass(frozen=True)
+class ZooEntry:
+    """A quick-profile extractor: its recipe, optional parent (fine-tuned from) and metadata."""
+
+    info: ExtractorInfo
+    recipe: Recipe
+    parent: str | None = None
+
+
+def _info(name: str, era: int, year: int, recipe: Recipe, stands_for: str, notes: str) -> ExtractorInfo:
+    return ExtractorInfo(name=name, profile="quick", era=era, year=year, input_size=recipe.input_size,
+                         embedding_dim=recipe.embedding_dim, recipe=_describe(recipe),
+                         stands_for=stands_for, notes=notes)
+
+
+def _describe(r: Recipe) -> str:
+    return f"{r.arch}{list(r.widths)} {r.loss} loss, {r.augment} augmentation, {r.steps} steps"
+
+
+def _entry(name: str, era: int, year: int, recipe: Recipe, stands_for: str, notes: str,
+           parent: str | None = None) -> ZooEntry:
+    return ZooEntry(_info(name, era, year, recipe, stands_for, notes), recipe, parent)
+
+
+QUICK_ZOO: dict[str, ZooEntry] = {e.info.name: e for e in [
+    _entry("era1_softmax", 1, 2015, _CNN.with_(loss="softmax", seed=1),
+           "WebFace-era CNN (the Fawkes v0.3 surrogate)",
+           "plain softmax classifier on the public identities"),
+    _entry("era1_softmax_seed2", 1, 2015, _CNN.with_(loss="softmax", seed=2),
+           "seed control: the era-1 recipe with another seed",
+           "tells 'a newer technique' apart from 'any other model'"),
+    _entry("era2_cosface", 2, 2018, _CNN.with_(loss="cosface", margin=0.25, seed=3),
+           "FaceNet/VGGFace2-era model (a Fawkes v1.0 surrogate)",
+           "large-margin cosine loss"),
+    _entry("era3_arcface", 3, 2019, _RES.with_(loss="arcface", margin=0.3, seed=4),
+           "ArcFace-era ResNet (a Fawkes v1.0 surrogate)",
+           "residual architecture, additive angular margin"),
+    _entry("era4_robust_aug", 4, 2021, _RES.with_(loss="arcface", augment="noise_blur", seed=5),
+           "MagFace-era model trained with heavy augmentation",
+           "noise, blur, colour and geometric augmentation"),
+    _entry("generic_ssl", 5, 2021, _CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=6),
+           "zero-shot CLIP: a generic model trained without identity labels",
+           "SimCLR contrastive learning on unlabelled pictures"),
+    _entry("generic_tuned", 6, 2022, _CNN.with_(loss="cosface", widths=(24, 48, 96, 128), margin=0.25,
+                                                 steps=250, lr=1e-3, seed=7),
+           "CLIP fine-tuned on faces (descends from generic_ssl)",
+           "generic_ssl fine-tuned with identity labels", parent="generic_ssl"),
+]}
+
+TIMELINE = ["era1_softmax", "era2_cosface", "era3_arcface", "era4_robust_aug", "generic_tuned"]
+
+
+def available(profile: str = "quick") -> list[str]:
+    """Names of the extractors of a profile, oldest first."""
+    if profile == "quick":
+        return sorted(QUICK_ZOO, key=lambda n: (QUICK_ZOO[n].info.era, n))
+    from .models.pretrained import PRETRAINED
+
+    return sorted(PRETRAINED, key=lambda n: (PRETRAINED[n].info.era, n))
+
+
+def info(name: str) -> ExtractorInfo:
+    """Metadata of a zoo entry (quick or paper)."""
+    if name in QUICK_ZOO:
+        return QUICK_ZOO[name].info
+    from .models.pretrained import PRETRAINED
+
+    if name in PRETRAINED:
+        return PRETRAINED[name].info
+    raise ValueError(f"Unknown extractor {name!r}; valid: {', '.join(list(QUICK_ZOO) + list(PRETRAINED))}")
+
+
+def model_key(name: str, scenario: Scenario) -> dict:
+    """Everything that determines a quick extractor's weights (recursively, its parent's)."""
+    entry = QUICK_ZOO[name]
+    parent = model_key(entry.parent, scenario) if entry.parent else None
+    return {"name": name, "recipe": entry.recipe.to_dict(), "parent": parent, **scenario.data_key()}
+
+
+def load_extractor(
+    name: str,
+    scenario: Scenario | None = None,
+    device: torch.device | None = None,
+    progress: bool = True,
+    weights_path: str | None = None,
+) -> Extractor:
+    """Load (training it on a cache miss) the extractor `name`.
+
+    Quick names need the `scenario` whose public identities they train on. Paper names load
+    pretrained weights (downloaded, or from `weights_path`).
+    """
+    if name not in QUICK_ZOO:
+        from .models.pretrained import PRETRAINED, load_pretrained
+
+        if name not in PRETRAINED:
+            raise ValueError(f"Unknown extractor {name!r}; valid: "
+                             f"{', '.join(list(QUICK_ZOO) + list(PRETRAINED))}")
+        return load_pretrained(name, weights_path=weights_path, device=device).extractor
+    if scenario is None:
+        raise ValueError(f"{name!r} is trained on a scenario's public identities: pass scenario=")
+    device = device or get_device()
+    entry = QUICK_ZOO[name]
+    key = config_hash(model_key(name, scenario))
+    path = artefact_path("extractor", key)
+    model = new_extractor(entry.recipe, name, cache_key=f"{name}-{key}")
+    if path.exists():
+        try:
+            state, _ = load_tensors(path)
+            model.load_state_dict(state)
+            return freeze(model).to(device)
+        except (CacheCorruption, RuntimeError) as err:
+            import warnings
+
+            warnings.warn(f"Retraining {name}: cached weights unusable ({err})", stacklevel=2)
+    if entry.parent:
+        parent = load_extractor(entry.parent, scenario, device, progress)
+        model.load_state_dict(parent.state_dict())
+        for p in model.parameters():
+            p.requires_grad_(True)
+    fit(model, scenario.public_images, scenario.public_labels, entry.recipe, device, progress,
+        desc=f"training {name}")
+    save_tensors(path, model.state_dict(), {"name": name, "key": model_key(name, scenario)})
+    return freeze(model).to(device)
+
+
+def load_zoo(names: list[str], scenario: Scenario, device: torch.device | None = None,
+             progress: bool = True) -> dict[str, Extractor]:
+    """Several extractors at once (each trained only on a cache miss)."""
+    return {n: load_extractor(n, scenario, device, progress)
+            for n in tqdm(names, desc="extractor zoo", disable=not progress, leave=False)}

@@ -1,0 +1,23 @@
+"""Shared fixtures: every test run uses its own cache folder unless FACECURE_CACHE is set."""
+
+from __future__ import annotations
+
+import os
+
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _threads():
+    torch.set_num_threads(max(1, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def tmp_cache(tmp_path, monkeypatch):
+    """A private, empty cache folder for one test."""
+    monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "cache"))
+    return tmp_path / "cache"

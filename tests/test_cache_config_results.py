@@ -1,0 +1,50 @@
+import json
+
+import pytest
+import torch
+
+from facecure_lib import cache
+from facecure_lib.config import check_profile, seed_everything
+from facecure_lib.results import read_results, stable_view, write_results
+
+
+def test_cache_roundtrip_and_corruption(tmp_cache):
+    calls = []
+
+    def build():
+        calls.append(1)
+        return {"x": torch.arange(10.0)}
+
+    a = cache.cached_tensors("demo", {"k": 1}, build)
+    b = cache.cached_tensors("demo", {"k": 1}, build)
+    assert torch.equal(a["x"], b["x"]) and len(calls) == 1
+    path = cache.artefact_path("demo", cache.config_hash({"k": 1}))
+    path.write_bytes(path.read_bytes()[:-7])  # truncate: a partial file
+    with pytest.warns(UserWarning, match="checksum mismatch"):
+        c = cache.cached_tensors("demo", {"k": 1}, build)
+    assert torch.equal(c["x"], a["x"]) and len(calls) == 2
+    assert not list(path.parent.glob("*.tmp"))
+
+
+def test_config_hash_ignores_key_order():
+    assert cache.config_hash({"a": 1, "b": 2}) == cache.config_hash({"b": 2, "a": 1})
+    assert cache.config_hash({"a": 1}) != cache.config_hash({"a": 2})
+
+
+def test_profiles():
+    assert check_profile("QUICK") == "quick"
+    with pytest.raises(ValueError, match="valid profiles: quick, paper"):
+        check_profile("quik")
+    with pytest.raises(ValueError):
+        seed_everything(-1)
+
+
+def test_results_file(tmp_path):
+    path = write_results("99_demo", "quick", 0, 1.5, {"name": "x", "identities": 2, "images": 4},
+                         {"value": torch.tensor(0.5), "nan": float("nan")}, out_dir=tmp_path)
+    data = json.loads(path.read_text())
+    assert data["value"] == 0.5 and data["nan"] is None and data["provenance"]["packages"]["torch"]
+    assert read_results("99_demo", out_dir=tmp_path)["notebook"] == "99_demo"
+    assert "runtime_s" not in stable_view(data)
+    with pytest.raises(ValueError, match="may not override"):
+        write_results("99_demo", "quick", 0, 1.0, {}, {"seed": 3}, out_dir=tmp_path)
