@@ -1,0 +1,84 @@
+"""Glue that several notebooks share: which surrogates each attack aims at, cloaking users.
+
+Quick-profile attack setups (DESIGN §3, scaled): Fawkes v0.3 aims at the era-1 model,
+Fawkes v1.0 at a later surrogate pair, LowKey at an ensemble of the classic models.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from tqdm.auto import tqdm
+
+from .attacks import cloak
+from .models.base import Extractor
+from .scenario import Scenario
+from .zoo import load_extractor
+
+ATTACK_KEYS = ("fawkes_v03", "fawkes_v10", "lowkey")
+
+SURROGATES = {
+    "quick": {
+        "fawkes_v03": ["era1_softmax"],
+        "fawkes_v10": ["era2_cosface", "era3_arcface"],
+        "lowkey": ["era1_softmax", "era2_cosface", "era3_arcface"],
+    },
+    "paper": {
+        "fawkes_v03": ["facenet-casia-webface"],
+        "fawkes_v10": ["facenet-vggface2", "facenet-casia-webface"],
+        "lowkey": ["facenet-vggface2", "facenet-casia-webface"],
+    },
+}
+
+
+def surrogate_names(attack: str, profile: str) -> list[str]:
+    """The zoo extractors an attack is crafted against in a profile."""
+    if attack not in ATTACK_KEYS:
+        raise ValueError(f"Unknown attack {attack!r}; valid: {', '.join(ATTACK_KEYS)}")
+    return list(SURROGATES[profile][attack])
+
+
+def load_surrogates(attack: str, scenario: Scenario, device: torch.device | None = None,
+                    progress: bool = True) -> list[Extractor]:
+    """Load (train on a cache miss) the surrogates of an attack."""
+    return [load_extractor(n, scenario, device, progress) for n in surrogate_names(attack, scenario.profile)]
+
+
+def target_pool(scenario: Scenario, per_identity: int = 4) -> dict[int, torch.Tensor]:
+    """Candidate target identities for Fawkes v0.3: a few pictures of each public identity."""
+    return {int(i): scenario.ds.float_images(scenario.ds.indices_of(i)[:per_identity])
+            for i in scenario.public}
+
+
+def cloak_users(
+    attack: str,
+    scenario: Scenario,
+    surrogates: Sequence[Extractor] | None = None,
+    users: Sequence[int] | None = None,
+    mode: str | None = None,
+    seed: int = 0,
+    progress: bool = True,
+    **overrides,
+) -> dict[int, torch.Tensor]:
+    """Cloak every scraped picture of each attacking user: {user: float [n, 3, H, W]}.
+
+    Untargeted attacks cloak all users' pictures in one batch (the attacks treat pictures
+    independently); the targeted Fawkes v0.3 picks one target per user, as Fawkes does per
+    folder, so it runs once per user. Results are cached by the attack module.
+    """
+    surrogates = list(surrogates) if surrogates is not None else load_surrogates(attack, scenario)
+    users = list(users) if users is not None else list(scenario.protocol.attackers)
+    proto = scenario.protocol
+    if attack == "fawkes_v03":
+        pool = target_pool(scenario)
+        out = {}
+        for u in tqdm(users, desc=f"cloaking users ({attack})", disable=not progress, leave=False):
+            out[u] = cloak(attack, proto.user_train_images(u), surrogates, mode=mode,
+                           seed=seed + u, target_pool=pool, profile=scenario.profile,
+                           progress=False, **overrides).images
+        return out
+    pics = [proto.user_train_images(u) for u in users]
+    res = cloak(attack, torch.cat(pics), surrogates, mode=mode, seed=seed, profile=scenario.profile,
+                progress=progress, **overrides)
+    return dict(zip(users, torch.split(res.images, [len(p) for p in pics])))

@@ -1,0 +1,18 @@
+import pytest
+
+from .nbrun import run_notebook
+
+pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
+
+
+def test_quickstart_notebook():
+    r = run_notebook("00_quickstart")
+    for key in ("notebook", "profile", "seed", "runtime_s", "data", "clean_accuracy"):
+        assert key in r
+    assert r["profile"] == "quick" and r["data"]["identities"] > 0 and r["data"]["images"] > 0
+    acc = r["clean_accuracy"]
+    assert len(acc) >= 4
+    best, worst = max(acc.values()), min(acc.values())
+    assert best >= 0.90, acc
+    assert worst <= best - 0.05, acc  # the weakest recipe is clearly below the best
+    assert best < 1.0  # the generated data must not be trivial
