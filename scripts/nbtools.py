@@ -7,6 +7,7 @@ check) are the same in every notebook; outputs are empty, so nothing needs strip
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import nbformat
@@ -33,8 +34,14 @@ def badge(stem: str) -> str:
 
 
 def write_notebook(path: str | Path, title_md: str, cells: list[tuple[str, str]]) -> Path:
-    """Write a notebook: title + Colab badge, setup cell, then the given cells."""
+    """Write a notebook: title + Colab badge, setup cell, then the given cells.
+
+    `FACECURE_NB_OUT` redirects the file to another folder (the tests regenerate every
+    notebook there and compare, so the committed notebooks never drift from their source).
+    """
     path = Path(path)
+    if os.environ.get("FACECURE_NB_OUT"):
+        path = Path(os.environ["FACECURE_NB_OUT"]) / path.name
     nb = new_notebook()
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}

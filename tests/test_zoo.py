@@ -1,0 +1,68 @@
+import pytest
+import torch
+
+from facecure_lib import zoo
+from facecure_lib.models.train import Recipe, augment
+from facecure_lib.scenario import load_scenario
+
+TINY = Recipe(arch="cnn", widths=(8, 8, 8, 8), embedding_dim=16, batch_size=8, steps=6, seed=0)
+
+
+@pytest.fixture
+def tiny_zoo(monkeypatch, tmp_cache):
+    entries = {
+        "tiny_a": zoo._entry("tiny_a", 1, 2015, TINY.with_(loss="cosface"), "test", "test"),
+        "tiny_ssl": zoo._entry("tiny_ssl", 2, 2016, TINY.with_(loss="simclr", seed=1), "t", "t"),
+        "tiny_child": zoo._entry("tiny_child", 3, 2017, TINY.with_(loss="arcface", arch="resnet",
+                                                                   widths=(8, 8, 8), seed=2), "t", "t"),
+        "tiny_tuned": zoo._entry("tiny_tuned", 4, 2018, TINY.with_(loss="softmax", seed=3), "t", "t",
+                                 parent="tiny_ssl"),
+    }
+    monkeypatch.setattr(zoo, "QUICK_ZOO", entries)
+    sc = load_scenario("quick", seed=0, n_identities=10, pictures_per_identity=5, n_public=6,
+                       n_attackers=2, progress=False)
+    return sc
+
+
+def test_training_is_cached_and_deterministic(tiny_zoo):
+    a = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
+    files = list(zoo.artefact_path("extractor", "x").parent.glob("*.safetensors"))
+    assert len(files) == 1
+    b = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
+    x = torch.rand(3, 3, 64, 64)
+    assert torch.equal(a(x), b(x)) and a.cache_key == b.cache_key
+    assert torch.allclose(a(x).norm(dim=1), torch.ones(3), atol=1e-5)
+    assert not any(p.requires_grad for p in a.parameters())
+
+
+def test_every_loss_and_a_lineage(tiny_zoo):
+    models = zoo.load_zoo(list(zoo.QUICK_ZOO), tiny_zoo, torch.device("cpu"), progress=False)
+    assert set(models) == set(zoo.QUICK_ZOO)
+    key = zoo.model_key("tiny_tuned", tiny_zoo)
+    assert key["parent"]["name"] == "tiny_ssl"
+    x = torch.rand(2, 3, 64, 64)
+    assert not torch.equal(models["tiny_tuned"](x), models["tiny_ssl"](x))
+
+
+def test_unknown_names_list_valid_ones(tiny_zoo):
+    with pytest.raises(ValueError, match="valid: .*tiny_a"):
+        zoo.load_extractor("nope", tiny_zoo)
+    with pytest.raises(ValueError, match="pass scenario="):
+        zoo.load_extractor("tiny_a", None)
+    with pytest.raises(ValueError, match="Unknown loss"):
+        Recipe(loss="triplet")
+
+
+def test_augment_keeps_range_and_shape():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 32, 32)
+    for kind in ("light", "heavy", "noise_blur"):
+        y = augment(x, kind, g)
+        assert y.shape == x.shape and y.min() >= 0 and y.max() <= 1
+
+
+def test_real_zoo_metadata():
+    names = zoo.available("quick")
+    assert len(names) >= 5 and set(zoo.TIMELINE) <= set(names)
+    assert [zoo.info(n).era for n in zoo.TIMELINE] == sorted(zoo.info(n).era for n in zoo.TIMELINE)
+    assert any(e.parent for e in zoo.QUICK_ZOO.values())  # a lineage exists
