@@ -20,7 +20,6 @@ hashes are compared before and after every check. The report goes to a new sibli
 from __future__ import annotations
 
 import datetime as _dt
-import inspect
 import json
 import math
 import os
@@ -404,56 +403,79 @@ def load_models(names: Sequence[str], scenario: Scenario, device: torch.device |
     return models, notes
 
 
-def _call_optional(module: str, functions: Sequence[str], defenses: str,
-                   *args: Any, **kwargs: Any) -> tuple[Any, str | None]:
-    """Call an optional defense if its module exists and (in `cached` mode) loads from cache.
+def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.device | None = None,
+                config: Any = None, progress: bool = False) -> tuple[Extractor | None, str | None]:
+    """The adaptively robust extractor (`defenses.robust.train_robust_extractor`), or a note.
 
-    In `cached` mode the call must accept a flag forbidding training (`cached_only=True`,
-    `train=False` or `allow_train=False`); a FileNotFoundError/LookupError means not cached.
+    `defenses`: "cached" loads it only when its weights are in the cache (never trains),
+    "train" trains it on a miss, "off" skips it. `config` defaults to `RobustConfig()`.
     """
     if defenses == "off":
         return None, "not run (defenses switched off)"
     try:
-        mod = __import__(f"facecure_lib.defenses.{module}", fromlist=[module])
-    except ImportError:
-        return None, f"not run: facecure_lib.defenses.{module} is not installed"
-    fn = next((getattr(mod, f) for f in functions if callable(getattr(mod, f, None))), None)
-    if fn is None:
-        return None, f"not run: facecure_lib.defenses.{module} has none of {', '.join(functions)}"
-    params = inspect.signature(fn).parameters
-    if defenses == "cached":
-        flag = next(((k, v) for k, v in (("cached_only", True), ("train", False),
-                                          ("allow_train", False)) if k in params), None)
-        if flag is None:
-            return None, (f"not run: {fn.__name__} cannot load without training; "
-                          "use defenses='train' (CLI: --defenses train) to train it")
-        kwargs[flag[0]] = flag[1]
-    kwargs = {k: v for k, v in kwargs.items() if k in params or any(
-        p.kind == p.VAR_KEYWORD for p in params.values())}
+        from .defenses import robust as rb
+    except ImportError as err:
+        return None, f"not run: facecure_lib.defenses.robust is not available ({err})"
     try:
-        return fn(*args, **kwargs), None
-    except (FileNotFoundError, LookupError) as err:
-        return None, f"not run: not cached ({err}); use --defenses train to train it"
+        config = config or rb.RobustConfig()
+        if defenses == "cached":
+            from .cache import artefact_path, config_hash
+            from .zoo import QUICK_ZOO, load_extractor
+
+            base = None if config.base in QUICK_ZOO else load_extractor(
+                config.base, scenario, device, progress)
+            key = config_hash(rb.robust_key(scenario, config, base))
+            if not artefact_path("extractor", key).exists():
+                return None, (f"not run: no cached robust extractor (base {config.base}); "
+                              "train it in notebook 02 or run with --defenses train")
+        return rb.train_robust_extractor(scenario, config, device, progress), None
+    except Exception as err:  # an optional extra must never end the check
+        return None, f"not run: {type(err).__name__}: {err}"
 
 
-def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.device | None = None
-                ) -> tuple[Extractor | None, str | None]:
-    """The adaptively robust extractor of `facecure_lib.defenses.robust`, if available."""
-    model, note = _call_optional(
-        "robust", ("get_robust_extractor", "load_robust_extractor", "robust_extractor",
-                   "get_robust", "load_robust"), defenses, scenario, device=device)
-    if model is not None and not isinstance(model, torch.nn.Module):
-        model = getattr(model, "extractor", None) or getattr(model, "model", None)
-        if model is None:
-            return None, "not run: the robust module returned no extractor"
-    return model, note
+def _detector_cached(scenario: Scenario, train_attack: str, mode: str) -> bool:
+    """Whether `get_detector(scenario, train_attack, mode)` would load without training."""
+    from .cache import artefact_path, config_hash
+    from .defenses import detection as dt
+    from .experiments import load_surrogates, surrogate_names
+    from .zoo import QUICK_ZOO, model_key
+
+    attack, mode, key = dt.resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    recipe, sizes = dt.default_recipe(scenario.profile), dt.default_sizes(scenario.profile)
+    names = surrogate_names(attack, scenario.profile)
+    if all(n in QUICK_ZOO for n in names):
+        keys = [f"{n}-{config_hash(model_key(n, scenario))}" for n in names]
+    else:
+        keys = [m.cache_key for m in load_surrogates(attack, scenario, progress=False)]
+    cfg = {"backbone": recipe.backbone, "attack": attack, "mode": mode,
+           "users": dt.scenario_users(scenario, sizes, scenario.seed)[0],
+           "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
+           "data": scenario.ds.fingerprint(), "surrogates": keys, "seed": scenario.seed,
+           "profile": scenario.profile, "key": key}
+    return artefact_path("detector", config_hash({**cfg, "version": dt.DETECTOR_VERSION})).exists()
 
 
 def load_detector(scenario: Scenario, defenses: str = "cached", train_attack: str = "fawkes_v10",
-                  mode: str = "high") -> tuple[Any, str | None]:
-    """The cloak detector of `facecure_lib.defenses.detection`, if available."""
-    return _call_optional("detection", ("get_detector",), defenses, scenario,
-                          train_attack=train_attack, mode=mode)
+                  mode: str = "high", device: torch.device | None = None,
+                  progress: bool = False) -> tuple[Any, str | None]:
+    """The cloak detector (`defenses.detection.get_detector`), or a note why it did not run.
+
+    "cached" uses it only when it is in the cache, "train" trains it on a miss, "off" skips.
+    """
+    if defenses == "off":
+        return None, "not run (defenses switched off)"
+    try:
+        from .defenses import detection as dt
+    except ImportError as err:
+        return None, f"not run: facecure_lib.defenses.detection is not available ({err})"
+    try:
+        if defenses == "cached" and not _detector_cached(scenario, train_attack, mode):
+            return None, (f"not run: no cached detector for {train_attack} ({mode}); train it "
+                          "in notebook 03 or run with --defenses train")
+        return dt.get_detector(scenario, train_attack, mode, device=device,
+                               progress=progress), None
+    except Exception as err:  # an optional extra must never end the check
+        return None, f"not run: {type(err).__name__}: {err}"
 
 
 # --------------------------------------------------------------------------- the check
@@ -680,7 +702,7 @@ def check_cloak(
         rows.append(_row(name, loaded[name], protocol, gallery_cloaked, te, device,
                          "surrogate of the attack" if name in surrogate_names else "",
                          _meta(name)))
-    robust, robust_note = load_robust(scenario, defenses, device)
+    robust, robust_note = load_robust(scenario, defenses, device, progress=progress)
     if robust is not None:
         rows.append(_row(getattr(robust, "name", "robust"), robust, protocol, gallery_cloaked,
                          te, device, "adaptively robust (trained on cloaked pictures)",
@@ -700,7 +722,7 @@ def check_cloak(
     if perturbation["unchanged"]:
         notes.append(f"{perturbation['unchanged']} cloaked photo(s) are pixel-identical to their "
                      "clean photo after cropping and resizing: the tool changed nothing there")
-    detector, det_note = load_detector(scenario, defenses)
+    detector, det_note = load_detector(scenario, defenses, device=device, progress=progress)
     detection = ({"ran": False, "note": det_note} if detector is None
                  else _detect(detector, pert_clean, pert_cloaked))
 
@@ -824,12 +846,6 @@ def _limits(r: CheckResult) -> list[str]:
     out.append("All photos are cropped and resized to "
                f"{r.gallery['image_size']} px before recognition, as a recogniser would do.")
     return out
-
-
-def _fmt(x: Any, pct: bool = True) -> str:
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "—"
-    return _pct(x) if pct else str(x)
 
 
 def _markdown(r: CheckResult, figure: str | None) -> str:

@@ -66,3 +66,11 @@ def test_real_zoo_metadata():
     assert len(names) >= 5 and set(zoo.TIMELINE) <= set(names)
     assert [zoo.info(n).era for n in zoo.TIMELINE] == sorted(zoo.info(n).era for n in zoo.TIMELINE)
     assert any(e.parent for e in zoo.QUICK_ZOO.values())  # a lineage exists
+
+
+def test_training_from_scratch_is_reproducible(tiny_zoo, tmp_path, monkeypatch):
+    first = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
+    monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "other-cache"))  # cold cache: retrain
+    second = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
+    for (k, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
+        assert torch.equal(a, b), k

@@ -88,10 +88,10 @@ class DetectionSizes:
 
     n_train_users: int = 25
     n_test_users: int = 20
-    pictures_per_user: int | None = 6  # None: every picture of the user
+    pictures_per_user: int | None = 2  # None: every picture of the user
 
 
-QUICK_SIZES = DetectionSizes(25, 20, 6)
+QUICK_SIZES = DetectionSizes(25, 20, 2)
 PAPER_SIZES = DetectionSizes(25, 20, None)
 
 
@@ -293,7 +293,7 @@ def fit_detector(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             bar.update(1)
     bar.close()
     detector.eval()
@@ -377,7 +377,7 @@ def detection_set(
     attack: str,
     surrogates: Extractor | Sequence[Extractor],
     mode: str | None = None,
-    pictures_per_user: int | None = 6,
+    pictures_per_user: int | None = 2,
     seed: int = 0,
     profile: str = "quick",
     progress: bool = True,

@@ -1,0 +1,315 @@
+"""Source of notebooks/04_oblivious_timeline.ipynb (run: python scripts/notebooks/nb04.py)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from nbtools import write_notebook  # noqa: E402
+
+TITLE = """# 04 · The oblivious trainer: time is all you need
+
+A user cloaks a picture *once*, the day it goes online. The trainer who scrapes it can
+wait. This notebook plays the patient trainer of the paper (§3.4): it never looks at the
+attack, never trains against it, it only adopts the face models that come out *after*
+the pictures were cloaked. We ask four questions:
+
+1. **Timeline** (paper Figs. 4-5): how well does each attack protect against models from
+   later eras? A *seed control* (the oldest recipe trained again with another seed) tells
+   "a newer technique" apart from "any other model".
+2. **Unprotected pictures** (Fig. 7): what if a few of the user's scraped pictures were
+   never cloaked?
+3. **Mixed versions**: a user who switched from Fawkes v0.3 to v1.0 still has the old
+   pictures online.
+4. **Weight interpolation** (App. B.3): between a generic model and its face-tuned
+   descendant, is there a model nearly as accurate as the tuned one but far more robust?
+
+Paper profile only: ImageNet adversarial examples crafted on an old ensemble, tested on
+newer classifiers (Table 4)."""
+
+CELLS = [
+    ("params", """# Parameters (papermill overrides these)
+PROFILE = None          # None -> "paper" in Colab, "quick" elsewhere
+SEED = 0
+ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
+UNPROTECTED_LEVELS = (0.0, "1 picture", 0.1, 0.25, 0.5)
+ALPHAS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+BATCHNORM = "interpolate"   # or "reestimate" (recompute BatchNorm statistics on public pictures)
+IMAGENET_DIR = None     # paper profile: a folder of WordNet-id sub-folders (e.g. Imagenette)
+TABLE4_PER_CLASS = 10"""),
+    ("code", """import pandas as pd
+import torch
+from IPython.display import Markdown, display
+
+from facecure_lib import experiments, notebook, plots, timeline, zoo
+from facecure_lib.recognition import evaluate_protection
+from facecure_lib.scenario import load_scenario
+
+session = notebook.start("04_oblivious_timeline", PROFILE, SEED)
+scenario = load_scenario(session.profile, SEED)
+setup = timeline.timeline_setup(session.profile)
+ATTACKS = list(ATTACKS)
+surrogates = {a: experiments.surrogate_names(a, session.profile) for a in ATTACKS}
+scenario.summary()"""),
+    ("md", """## The timeline
+Each extractor below stands for an era of face recognition, ordered by the date its
+recipe became available. What changed from one era to the next is in the `recipe` and
+`notes` columns: plain softmax, then large-margin losses (CosFace, ArcFace) and residual
+networks, then heavy augmentation, then a generic model trained without labels and
+fine-tuned on faces. The seed control repeats the era-1 recipe with another seed."""),
+    ("code", """names = list(setup.timeline) + [n for n in (setup.seed_control,) if n]
+columns = ["name", "era", "year", "recipe", "notes", "stands_for"]
+pd.DataFrame([vars(zoo.info(n)) for n in names])[columns]"""),
+    ("code", """needed = list(dict.fromkeys(names + [s for a in ATTACKS for s in surrogates[a]]
+                            + [n for n in (setup.generic, setup.tuned) if n]))
+models = zoo.load_zoo(needed, scenario, session.device)
+pd.DataFrame({"attack": ATTACKS,
+              "aims at (surrogates)": [", ".join(surrogates[a]) for a in ATTACKS]})"""),
+    ("md", """## Cloak once, and for all
+Every attacking user cloaks all of its scraped pictures with each attack, aimed at the
+attack's surrogates (the models of its day). The cloaks are cached: notebook 02 uses the
+same ones. From here on the pictures never change; only the trainer's model does."""),
+    ("code", """cloaks = {a: experiments.cloak_users(a, scenario,
+                                     [models[s] for s in surrogates[a]])
+          for a in ATTACKS}
+u = scenario.protocol.attackers[0]
+clean = scenario.protocol.user_train_images(u)[:3]
+fig = plots.show_faces(torch.cat([clean] + [cloaks[a][u][:3] for a in ATTACKS]),
+                       ["clean"] * 3 + [a for a in ATTACKS for _ in range(3)], ncols=3)
+plots.savefig(fig, "04_cloaks")"""),
+    ("md", """## Protection along the timeline
+For every model: the protection rate (error on the attacking users' clean probe pictures,
+averaged over users), and the same minus the model's clean error, because a model that
+gets 15% of *everyone* wrong also "protects" 15% of an unprotected user. Big circles mark
+each attack's own surrogates (white-box); the diamonds on the left are the seed control."""),
+    ("code", """results = timeline.evaluate_timeline({n: models[n] for n in names},
+                                     scenario.protocol, cloaks, device=session.device)
+infos = {n: zoo.info(n) for n in names}
+records = timeline.timeline_records({n: results[n] for n in setup.timeline}, infos)
+seed_record = None
+if setup.seed_control:
+    seed_record = timeline.timeline_records(
+        {setup.seed_control: results[setup.seed_control]}, infos)[0]
+table = timeline.timeline_table(results, infos, surrogates)
+table.pivot(index="model", columns="attack",
+            values=["protection_rate", "excess_protection"]).loc[names].round(2)"""),
+    ("code", """fig = timeline.plot_timeline(records, seed_record, surrogates)
+plots.savefig(fig, "04_timeline")"""),
+    ("md", """### A newer technique, or just another model?
+On small CNNs trained on generated faces, two independently trained networks often
+disagree about cloaks. So for each attack we compare three numbers, all protection minus
+clean error: on the attack's own surrogate, on the *seed twin* of that surrogate (same
+recipe, other seed; for the Fawkes v1.0 pair, whose members are not era 1, there is no
+twin and the seed control is just another older model), and averaged over the later,
+non-surrogate models of the timeline. The verdict below is computed from those numbers."""),
+    ("code", """newest = setup.timeline[-1]
+by_model = {r["model"]: r for r in records}
+attributions = {}
+for a in ATTACKS:
+    own = max(by_model[s]["excess_protection"][a] for s in surrogates[a] if s in by_model)
+    last_sur = max(setup.timeline.index(s) for s in surrogates[a] if s in setup.timeline)
+    later = [by_model[n]["excess_protection"][a] for n in setup.timeline[last_sur + 1:]]
+    twin = seed_record["excess_protection"][a] if seed_record else float("nan")
+    attributions[a] = timeline.attribute_drop(a, own, twin, sum(later) / max(1, len(later)))
+lines = [f"- {attributions[a].sentence()}" for a in ATTACKS]
+display(Markdown("\\n".join(lines)))
+pd.DataFrame([vars(x) for x in attributions.values()]).round(2)"""),
+    ("code", """on_own = {a: max(by_model[s]["protection_rate"][a]
+              for s in surrogates[a] if s in by_model) for a in ATTACKS}
+on_newest = {a: by_model[newest]["protection_rate"][a] for a in ATTACKS}
+ok_own = all(v >= 0.70 for v in on_own.values())
+ok_new = all(v <= 0.25 for v in on_newest.values())
+display(Markdown(
+    "Every attack protects its users on its own surrogate (>= 70%): "
+    f"**{'yes' if ok_own else 'no'}**. Every attack is down to <= 25% on the newest model, "
+    f"{newest}: **{'yes' if ok_new else 'no'}** "
+    f"(clean error of {newest}: {by_model[newest]['clean_error']:.2f}). "
+    + ("As in the paper, the patient trainer wins by waiting." if ok_own and ok_new else
+       "This run does not reproduce the paper's pattern in full; the table above shows where.")))
+pd.DataFrame({"own surrogate (best)": on_own, f"newest ({newest})": on_newest}).round(2)"""),
+    ("md", """## Exercise 1 · Leave some pictures unprotected
+FaceCure's `cloak_frac` leaves part of a user's scraped pictures clean (pictures posted
+before the user installed Fawkes, or posted by friends). Write `leave_unprotected(cloaked,
+clean, k, order)`: return a copy of `cloaked` in which the pictures `order[:k]` are
+replaced by their clean originals."""),
+    ("code", """def leave_unprotected(cloaked, clean, k, order):
+    # HINT: copy `cloaked` with .clone(), then overwrite the rows order[:k] with clean[order[:k]]
+    # BEGIN SOLUTION
+    out = cloaked.clone()
+    out[order[:k]] = clean[order[:k]]
+    return out
+    # END SOLUTION"""),
+    ("code", """from facecure_lib.checks.nb04 import check_leave_unprotected
+
+check_leave_unprotected(leave_unprotected)"""),
+    ("md", """## A few unprotected pictures (Fig. 7)
+Each attack is evaluated on its own (first) surrogate, where it works best, while 0, one,
+10%, 25% and 50% of each user's scraped pictures are left clean. The clean pictures are
+picked in a seeded random order, nested across levels."""),
+    ("code", """unprotected = {}
+for a in ATTACKS:
+    own = surrogates[a][0]
+    unprotected[a] = timeline.unprotected_curve(models[own], scenario.protocol, cloaks[a],
+                                                UNPROTECTED_LEVELS, seed=SEED,
+                                                device=session.device)
+fig = timeline.plot_unprotected(unprotected)
+plots.savefig(fig, "04_unprotected")
+pd.DataFrame({a: {c["level"]: c["protection_rate"] for c in curve}
+              for a, curve in unprotected.items()}).round(2)"""),
+    ("code", """rate = {a: [c["protection_rate"] for c in curve]
+        for a, curve in unprotected.items()}
+falls = [a for a in ATTACKS if rate[a][-1] < rate[a][0]]
+display(Markdown("\\n".join(
+    f"- **{a}**: {rate[a][0]:.2f} with every picture cloaked, {rate[a][1]:.2f} with one clean "
+    f"picture (a drop of {rate[a][0] - rate[a][1]:.2f}), {rate[a][-1]:.2f} with half of them clean."
+    for a in ATTACKS)
+    + f"\\n\\nProtection falls as more pictures stay clean for {len(falls)} of {len(ATTACKS)} "
+    "attacks: a clean probe's nearest neighbour is often one of the few clean gallery "
+    "pictures."))"""),
+    ("md", """## Mixed versions
+A user who cloaked its older pictures with the v0.3-style attack and its newer ones with
+the v1.0-style attack: half of its scraped pictures each way, evaluated on the v1.0
+surrogate (the paper measured 6% on Celeb1M)."""),
+    ("code", """mixed = timeline.mix_cloaks(cloaks["fawkes_v03"], cloaks["fawkes_v10"], 0.5)
+v10_model = surrogates["fawkes_v10"][0]
+mixed_res = evaluate_protection(models[v10_model], scenario.protocol, mixed,
+                                device=session.device)
+mixed_table = {"only v0.3": by_model[v10_model]["protection_rate"]["fawkes_v03"],
+               "half v0.3 + half v1.0": mixed_res.mean,
+               "only v1.0": by_model[v10_model]["protection_rate"]["fawkes_v10"]}
+display(Markdown(f"On {v10_model}: v1.0 alone gives {mixed_table['only v1.0']:.2f}, the mix "
+                 f"{mixed_res.mean:.2f}, v0.3 alone {mixed_table['only v0.3']:.2f}. "
+                 + ("The old pictures give the user away: switching attacks later does not "
+                    "win the protection back." if mixed_res.mean < mixed_table["only v1.0"] - 0.1
+                    else "Here the mix keeps most of the v1.0 protection, unlike in the paper.")))
+pd.Series(mixed_table, name=f"protection on {v10_model}").round(2)"""),
+    ("md", """## Exercise 2 · Interpolate two models' weights
+Wortsman et al.'s robust fine-tuning, used in App. B.3: with two models of the same
+architecture, θ = α·θ_tuned + (1 − α)·θ_generic. Write `interpolate_weights(generic_state,
+tuned_state, alpha)` for two `state_dict`s. BatchNorm's running means and variances are
+floating-point buffers: interpolate them too. Its `num_batches_tracked` is an integer:
+keep the tuned model's."""),
+    ("code", """def interpolate_weights(generic_state, tuned_state, alpha):
+    # HINT: for each key: alpha * t + (1 - alpha) * g if t.is_floating_point(), else t.clone()
+    # BEGIN SOLUTION
+    out = {}
+    for key, t in tuned_state.items():
+        g = generic_state[key]
+        out[key] = alpha * t + (1 - alpha) * g if t.is_floating_point() else t.clone()
+    return out
+    # END SOLUTION"""),
+    ("code", """from facecure_lib.checks.nb04 import check_interpolate_weights
+
+check_interpolate_weights(interpolate_weights)"""),
+    ("md", """## Weight interpolation (App. B.3)
+The paper's generic model is zero-shot CLIP and the tuned one CLIP fine-tuned on faces; the
+quick profile's stand-ins are `generic_ssl` (trained without any identity label, SimCLR)
+and `generic_tuned`, its descendant fine-tuned with identity labels. The interpolation is
+only interesting for an attack that the tuned model is vulnerable to; if none of the three
+attacks transfers to it, we add the interpolation experiment's own attack: LowKey aimed at
+the tuned model itself. That mirrors the paper, where LowKey's ensemble had been trained on
+the same kind of face data as the CLIP fine-tune, so the fine-tune inherited its weakness."""),
+    ("code", """interp_attacks = {}
+if setup.generic and setup.tuned:
+    tuned_res = results.get(setup.tuned) or timeline.evaluate_timeline(
+        {setup.tuned: models[setup.tuned]}, scenario.protocol, cloaks,
+        device=session.device)[setup.tuned]
+    tuned_rec = timeline.timeline_records({setup.tuned: tuned_res},
+                                          {setup.tuned: zoo.info(setup.tuned)})[0]
+    vulnerable = timeline.vulnerable_attacks(tuned_rec["protection_rate"], tuned_rec["clean_error"])
+    interp_attacks = {a: cloaks[a] for a in ATTACKS}
+    own_attack = None
+    if not vulnerable:
+        own_attack = f"lowkey->{setup.tuned}"
+        interp_attacks[own_attack] = experiments.cloak_users("lowkey", scenario,
+                                                             [models[setup.tuned]])
+    display(Markdown(
+        f"Protection on the tuned model {setup.tuned}: "
+        + ", ".join(f"{a} {p:.2f}" for a, p in tuned_rec["protection_rate"].items())
+        + f" (clean error {tuned_rec['clean_error']:.2f}). "
+        + (f"Vulnerable to: {', '.join(vulnerable)}." if vulnerable else
+           f"None of the three attacks transfers to it, so we add **{own_attack}**, "
+           "aimed at the tuned model.")))
+else:
+    print("Skipped: this profile has no generic model with a face-tuned descendant offline.")"""),
+    ("code", """interpolation, best = [], {}
+if interp_attacks:
+    calib = scenario.public_images if BATCHNORM == "reestimate" else None
+    interpolation = timeline.interpolation_curve(
+        models[setup.generic], models[setup.tuned], scenario.protocol, interp_attacks, ALPHAS,
+        bn=BATCHNORM, calibration=calib, device=session.device)
+    best = {a: timeline.best_tradeoff(interpolation, a) for a in interp_attacks}
+    fig = timeline.plot_interpolation(interpolation)
+    plots.savefig(fig, "04_interpolation")
+    display(pd.DataFrame([{"alpha": c["alpha"], "clean_accuracy": c["clean_accuracy"],
+                           **c["protection_rate"]} for c in interpolation]).round(2))"""),
+    ("code", """if interpolation:
+    shown = [a for a in interp_attacks if best[a] and best[a]["tuned_protection_rate"] > 0]
+    lines = []
+    for a in shown:
+        b = best[a]
+        lines.append(f"- **{a}**: the tuned model has accuracy {b['tuned_clean_accuracy']:.2f} "
+                     f"and protection {b['tuned_protection_rate']:.2f}; alpha = {b['alpha']:g} "
+                     f"keeps accuracy {b['clean_accuracy']:.2f} (within 3 points) with protection "
+                     f"{b['protection_rate']:.2f}, {100 * b['protection_drop']:.0f} points lower.")
+    wins = [a for a in shown if best[a]["protection_drop"] >= 0.20]
+    lines.append("\\n" + (
+        "An interpolated model is nearly as accurate as the tuned one and at least 20 points "
+        f"more robust for: {', '.join(wins)}. BatchNorm statistics: {BATCHNORM}d." if wins else
+        "No alpha keeps accuracy within 3 points while cutting protection by 20 points: "
+        "the paper's App. B.3 result does not reproduce here."))
+    display(Markdown("\\n".join(lines)))"""),
+    ("md", """## ImageNet adversarial examples over time (Table 4, paper profile)
+The same question outside faces: PGD examples (ε = 16/255) crafted on an ensemble of
+2014-2015 ImageNet classifiers, tested on later ones. Our stand-ins for the paper's models
+are torchvision classifiers (their weights download, so this runs in Colab only). Give a
+folder of ImageNet-style pictures in `IMAGENET_DIR`, e.g. Imagenette:
+`!wget -q https://s3.amazonaws.com/fast-ai-imageclas/imagenette2-320.tgz`,
+`!tar xzf imagenette2-320.tgz`, then `IMAGENET_DIR = "imagenette2-320/val"`."""),
+    ("code", """table4 = None
+if session.profile != "paper":
+    print("Skipped in the quick profile: Table 4 needs pretrained ImageNet classifiers "
+          "(downloads). Run this notebook with PROFILE='paper' in Colab, with IMAGENET_DIR set.")
+elif IMAGENET_DIR is None:
+    print("Skipped: set IMAGENET_DIR to a folder of WordNet-id sub-folders (see above).")
+else:
+    x, y = timeline.load_imagenet_folder(IMAGENET_DIR, per_class=TABLE4_PER_CLASS)
+    x, y = x.to(session.device), y.to(session.device)
+    src = {n: timeline.torchvision_classifier(n).to(session.device)
+           for n in timeline.TABLE4_SOURCES}
+    tgt = {n: timeline.torchvision_classifier(n).to(session.device)
+           for n in timeline.TABLE4_TARGETS}
+    years = {**timeline.TABLE4_SOURCES, **timeline.TABLE4_TARGETS}
+    df4 = timeline.transfer_over_time(src, tgt, x, y, years)
+    table4 = df4.to_dict("records")
+    display(df4.round(3))
+    print("paper (adversarial top-1):", timeline.TABLE4_PAPER)"""),
+    ("md", """## What we found
+Every number above was computed in this run; the results file holds them all."""),
+    ("code", """findings = {
+    "timeline": records,
+    "seed_control": ({k: seed_record[k] for k in ("model", "clean_accuracy", "clean_error",
+                                                  "protection_rate", "excess_protection")}
+                     if seed_record else None),
+    "surrogates": surrogates,
+    "attribution": {a: {**vars(x), "sentence": x.sentence()} for a, x in attributions.items()},
+    "mixed_versions": {"model": v10_model, "protection_rate": mixed_res.mean,
+                       "protection_rate_per_user": list(mixed_res.per_user.values()),
+                       "compare": mixed_table},
+    "unprotected_fraction": [
+        {"level": lvl["level"], "fraction": lvl["fraction"],
+         "protection_rate": {a: unprotected[a][i]["protection_rate"] for a in ATTACKS},
+         "model": {a: surrogates[a][0] for a in ATTACKS}}
+        for i, lvl in enumerate(unprotected[ATTACKS[0]])],
+    "interpolation": interpolation,
+    "interpolation_setup": ({"generic": setup.generic, "tuned": setup.tuned,
+                             "batchnorm": BATCHNORM, "attacks": list(interp_attacks),
+                             "best": best} if interpolation else None),
+    "table4": table4,
+}
+session.finish(scenario.summary(), findings)"""),
+]
+
+if __name__ == "__main__":
+    out = Path(__file__).resolve().parents[2] / "notebooks" / "04_oblivious_timeline.ipynb"
+    write_notebook(out, TITLE, CELLS)
+    print(out)

@@ -1,0 +1,106 @@
+"""Unit tests of the cloak detector (tiny data, tiny networks; the ImageNet weights once)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from facecure_lib.defenses import detection as D
+
+from .helpers import colour_dataset, mean_colour_extractor
+
+TINY = D.DetectorRecipe(backbone="tiny_cnn", input_size=32, train_from=1, epochs=4, lr=3e-3,
+                        batch_size=16)
+
+
+def test_metrics_known_answers():
+    y = [0, 0, 0, 0, 1, 1, 1, 1]
+    s = [0.1, 0.2, 0.3, 0.6, 0.4, 0.7, 0.8, 0.9]
+    m = D.detection_metrics(y, s)
+    assert m["accuracy"] == pytest.approx(6 / 8)
+    assert m["precision"] == pytest.approx(3 / 4)
+    assert m["recall"] == pytest.approx(3 / 4)
+    assert m["auc"] == pytest.approx(15 / 16)
+    perfect = D.detection_metrics([0, 1], [0.2, 0.9])
+    assert perfect == {"accuracy": 1.0, "precision": 1.0, "recall": 1.0, "auc": 1.0}
+
+
+def test_users_are_disjoint_and_seeded():
+    tr, te = D.detection_users(range(0, 50), range(50, 80), 25, 20, seed=3)
+    assert len(tr) == 25 and len(te) == 20 and not set(tr) & set(te)
+    assert (tr, te) == D.detection_users(range(0, 50), range(50, 80), 25, 20, seed=3)
+    assert D.detection_users(range(0, 5), range(5, 8), 25, 20)[1] == [5, 6, 7]  # capped
+    with pytest.raises(ValueError):
+        D.detection_users([1, 2], [2, 3], 2, 2)
+
+
+def test_resolve_attack_keys():
+    assert D.resolve_attack("fawkes_high") == ("fawkes_v10", "high", "fawkes_high")
+    assert D.resolve_attack("fawkes_v10", "low") == ("fawkes_v10", "low", "fawkes_low")
+    assert D.resolve_attack("lowkey") == ("lowkey", "default", "lowkey")
+    with pytest.raises(ValueError):
+        D.resolve_attack("fawkes_v10", "extreme")
+    with pytest.raises(ValueError):
+        D.resolve_attack("nope")
+
+
+def test_detector_scores_and_learns_a_separable_task():
+    torch.manual_seed(0)
+    clean = torch.rand(64, 3, 32, 32) * 0.3 + 0.35
+    noisy = (clean + 0.15 * torch.randn_like(clean)).clamp(0, 1)
+    x = torch.cat([clean, noisy])
+    y = torch.cat([torch.zeros(64), torch.ones(64)])
+    det = D.Detector(TINY, pretrained=False)
+    s = det.score(x[:5])
+    assert s.shape == (5,) and ((s >= 0) & (s <= 1)).all()
+    assert det.predict(x[:5], threshold=0.0).all() and not det.predict(x[:5], threshold=1.01).any()
+    losses = D.fit_detector(det, x, y, torch.device("cpu"), progress=False)
+    assert np.mean(losses[-4:]) < np.mean(losses[:4])
+    m = D.detection_metrics(y, det.score(x))
+    assert m["accuracy"] >= 0.9 and m["auc"] >= 0.95
+    assert not any(p.requires_grad for p in det.parameters())
+
+
+def test_detection_set_and_cached_get_detector(tmp_cache):
+    ds = colour_dataset(n_ids=6, per_id=6, size=32)
+    sur = [mean_colour_extractor(32)]
+    data = D.detection_set(ds, [0, 1], "fawkes_low", sur, pictures_per_user=3, seed=0,
+                           progress=False, steps=3)
+    assert len(data) == 12 and data.clean.shape == data.cloaked.shape == (6, 3, 32, 32)
+    assert data.labels.tolist() == [0] * 6 + [1] * 6 and set(data.users.tolist()) == {0, 1}
+    with pytest.raises(ValueError):
+        D.detection_set(ds, [0], "fawkes_v03", sur)
+
+    scen = SimpleNamespace(profile="quick", seed=0, ds=ds, public=[0, 1, 2], private=[3, 4, 5])
+    sizes = D.DetectionSizes(2, 2, 3)
+    det = D.get_detector(scen, "fawkes_v10", "low", torch.device("cpu"), False, recipe=TINY,
+                         sizes=sizes, surrogates=sur)
+    again = D.get_detector(scen, "fawkes_low", device=torch.device("cpu"), progress=False,
+                           recipe=TINY, sizes=sizes, surrogates=sur)
+    assert det.cache_key == again.cache_key
+    x = ds.float_images(torch.arange(6))
+    assert torch.allclose(det.score(x), again.score(x))
+    assert len(list((tmp_cache / "v1" / "detector").glob("*.safetensors"))) == 1
+    other = D.get_detector(scen, "lowkey", device=torch.device("cpu"), progress=False,
+                           recipe=TINY.with_(epochs=1), sizes=sizes, surrogates=sur)
+    assert other.cache_key != det.cache_key
+    tr, te = D.scenario_users(scen, sizes)
+    assert set(tr) <= {0, 1, 2} and set(te) <= {3, 4, 5}
+
+
+def test_efficientnet_lite0_imagenet_weights_load():
+    skimage = pytest.importorskip("skimage")
+    pytest.importorskip("timm")
+    model = D._efficientnet_lite0(pretrained=True).eval()
+    cat = torch.tensor(skimage.data.chelsea()).permute(2, 0, 1).float()[None] / 255
+    x = torch.nn.functional.interpolate(cat, size=(224, 224), mode="bilinear")
+    with torch.no_grad():
+        top = model((x - 0.5) / 0.5).argmax(1).item()
+    assert 281 <= top <= 285  # an ImageNet cat class: the weights were mapped correctly
+    det = D.Detector(D.QUICK_RECIPE, pretrained=True)
+    assert len(det.stem) == D.QUICK_RECIPE.train_from
+    assert det.score(torch.rand(2, 3, 64, 64)).shape == (2,)
+    assert "efficientnet" in D.backbone_description(D.QUICK_RECIPE)
