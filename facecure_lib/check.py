@@ -139,15 +139,18 @@ class PhotoFolder:
     cloaked: list[Path] | None
     pattern: str
     notes: list[str] = field(default_factory=list)
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_attack: bool = False
-                ) -> PhotoFolder:
+def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_attack: bool = False,
+                raise_problems: bool = True) -> PhotoFolder:
     """List and pair the photos of `folder` without decoding them.
 
     With `builtin_attack`, only clean photos are used (cloaked files are ignored, with a
     note). Otherwise every clean photo needs its cloaked version and vice versa. Raises
-    `CheckInputError` naming each problem.
+    `CheckInputError` naming each problem; with `raise_problems=False`, pairing problems are
+    returned in `.problems` (with the usable pairs) so that `load_photos` can add its own.
+    A missing folder, a file or a folder without pictures always raises.
     """
     folder = Path(folder).expanduser()
     if not folder.exists():
@@ -180,9 +183,9 @@ def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_atta
         if not clean:
             problems.append((str(folder), "no clean photos (every picture matches the cloaked "
                                           f"pattern {pattern!r})"))
-        if problems:
+        if problems and raise_problems:
             raise CheckInputError(folder, problems)
-        return PhotoFolder(folder, [folder / n for n in clean], None, pattern, notes)
+        return PhotoFolder(folder, [folder / n for n in clean], None, pattern, notes, problems)
     if not pairs and not orphans:
         problems.append((str(folder), f"no cloaked photos named like {pattern!r}; set the "
                                       "pattern your tool uses (--pattern fawkes, lowkey or e.g. "
@@ -199,11 +202,11 @@ def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_atta
             problems.append((str(folder / n), f"clean photo without its cloaked version "
                                               f"{expected!r}; cloak it, remove it, or set "
                                               "--pattern"))
-    if problems:
+    if problems and raise_problems:
         raise CheckInputError(folder, problems)
     clean = sorted(pairs)
     return PhotoFolder(folder, [folder / n for n in clean], [folder / pairs[n] for n in clean],
-                       pattern, notes)
+                       pattern, notes, problems)
 
 
 # --------------------------------------------------------------------------- pixels
@@ -263,7 +266,7 @@ def load_photos(photos: PhotoFolder, image_size: int, align: bool = False,
     """
     if min_pictures < 2:
         raise ValueError(f"min_pictures must be at least 2, got {min_pictures}")
-    problems: list[tuple[str, str]] = []
+    problems: list[tuple[str, str]] = list(photos.problems)
     names, clean, cloaked, cloaked_names = [], [], [], []
     partners = photos.cloaked or [None] * len(photos.clean)
     for path, partner in tqdm(list(zip(photos.clean, partners)), desc="reading photos",
@@ -341,7 +344,9 @@ def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
     denom = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / denom
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    lo = 0.0 if k == 0 else max(0.0, centre - half)
+    hi = 1.0 if k == n else min(1.0, centre + half)
+    return lo, hi
 
 
 def outcome(rate: float) -> str:
@@ -626,7 +631,8 @@ def check_cloak(
                                                        str(err))]) from None
     folder = Path(photos_dir).expanduser()
     pattern_used = resolve_pattern(pattern) if attack is None else None
-    photo_folder = scan_photos(folder, pattern or "fawkes", builtin_attack=attack is not None)
+    photo_folder = scan_photos(folder, pattern or "fawkes", builtin_attack=attack is not None,
+                               raise_problems=False)
     before = folder_hashes(folder)
     notes = list(photo_folder.notes)
 
@@ -646,6 +652,8 @@ def check_cloak(
     else:
         gallery_ds = subset(scenario.ds, scenario.private, "scenario identities")
         gallery_desc = f"{len(scenario.private)} identities of the given scenario"
+    if gallery_ds.image_size != size:  # e.g. a gallery folder of another size
+        photos = load_photos(photo_folder, gallery_ds.image_size, align, min_pictures, False)
     person = folder.resolve().name or "you"
     protocol, tr, te = build_protocol(gallery_ds, photos.clean, person, seed)
 
@@ -901,6 +909,35 @@ def _markdown(r: CheckResult, figure: str | None) -> str:
     return "\n".join(lines)
 
 
+def plot_protection(result: CheckResult, title: str | None = None):
+    """Protection rate per recogniser (oldest at the top) with its 95% interval, the error
+    without a cloak (o), and the 'fooled' threshold. Returns a matplotlib Figure."""
+    from matplotlib.figure import Figure
+
+    t = result.table.iloc[::-1]
+    fig = Figure(figsize=(7.0, 0.45 * len(t) + 1.4), layout="constrained")
+    ax = fig.subplots()
+    y = np.arange(len(t))
+    rate = t["protection_rate"].to_numpy()
+    err = np.clip(np.vstack([rate - t["ci_low"].to_numpy(), t["ci_high"].to_numpy() - rate]),
+                  0, None)
+    colours = ["#55A868" if o == "fooled" else "#C44E52" if o == "recognised you" else "#DD8452"
+               for o in t["outcome"]]
+    ax.barh(y, rate, color=colours, alpha=0.85, label="protection (cloaked photos posted)")
+    ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="k", capsize=3, lw=1,
+                label="95% interval")
+    ax.scatter(t["unprotected_error"], y, marker="o", facecolor="white", edgecolor="k", zorder=3,
+               label="error with clean photos posted")
+    ax.axvline(FOOLED, ls="--", color="#8C8C8C", lw=1)
+    ax.set_yticks(y, [f"{r} ({int(yr)})" if yr == yr and yr is not None else str(r)
+                      for r, yr in zip(t["recogniser"], t["year"])])
+    ax.set_xlim(0, 1.02)
+    ax.set_xlabel(f"protection rate on your {result.n_probes} clean test photos")
+    ax.set_title(title or f"{result.person}: {result.source}", fontsize=9)
+    ax.legend(fontsize=7, loc="lower right")
+    return fig
+
+
 # --------------------------------------------------------------------------- report files
 
 
@@ -910,15 +947,14 @@ def default_report_dir(photos_dir: str | os.PathLike) -> Path:
     return folder.parent / f"{folder.name}_facecure_report"
 
 
-def write_report(result: CheckResult, out: str | os.PathLike | None = None,
-                 force: bool = False) -> Path:
-    """Write report.md, check.json and cloak_examples.png; return the report.md path.
+def report_dir(photos_dir: str | os.PathLike, out: str | os.PathLike | None = None,
+               force: bool = False) -> Path:
+    """Where the report of `photos_dir` goes; raise if it cannot be written there.
 
-    The folder is `out` or the photo folder's sibling `<folder>_facecure_report/`; it must
-    not be inside the photo folder. Existing report files raise `ReportExistsError` unless
-    `force`; other files there are left alone.
+    `out` or the sibling `<folder>_facecure_report/`; never inside the photo folder; existing
+    report files raise `ReportExistsError` unless `force` (other files are left alone).
     """
-    folder = Path(result.folder).resolve()
+    folder = Path(photos_dir).expanduser().resolve()
     out_dir = Path(out).expanduser().resolve() if out is not None else default_report_dir(folder)
     if out_dir == folder or folder in out_dir.parents:
         raise CheckInputError(out_dir, [(str(out_dir), "the report folder must not be inside "
@@ -930,6 +966,17 @@ def write_report(result: CheckResult, out: str | os.PathLike | None = None,
         raise ReportExistsError(out_dir, [(str(p), "exists already; pass --force to replace "
                                                    "it, or choose another --out")
                                           for p in existing])
+    return out_dir
+
+
+def write_report(result: CheckResult, out: str | os.PathLike | None = None,
+                 force: bool = False) -> Path:
+    """Write report.md, check.json and cloak_examples.png; return the report.md path.
+
+    The folder is `report_dir(result.folder, out, force)` (a sibling of the photo folder by
+    default); report files already there are replaced only with `force`.
+    """
+    out_dir = report_dir(result.folder, out, force)
     out_dir.mkdir(parents=True, exist_ok=True)
     fig = result.figure()
     tmp = out_dir / ".cloak_examples.png.tmp"

@@ -10,6 +10,13 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+# Kept here so that `facecure --help` answers without importing torch (tests check that
+# they equal facecure_lib.check's constants).
+PATTERNS = {"fawkes": "{stem}_cloaked.png", "lowkey": "{stem}_attacked.png"}
+MIN_PICTURES = 5
+DEFENSE_MODES = ("cached", "train", "off")
+ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
+
 EPILOG = """examples:
   facecure check ~/photos/me                     # me/a.jpg + me/a_cloaked.png (Fawkes)
   facecure check ~/photos/me --pattern lowkey    # me/a.jpg + me/a_attacked.png (LowKey)
@@ -23,8 +30,6 @@ photo folder is only read."""
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the `facecure` command."""
-    from .check import DEFENSE_MODES, MIN_PICTURES, PATTERNS
-
     parser = argparse.ArgumentParser(
         prog="facecure", description="FaceCure tutorials: check whether cloaked photos "
                                      "protect you from face recognition.")
@@ -40,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how cloaked files are named: fawkes ({stem}_cloaked.png), lowkey "
                         "({stem}_attacked.png) or a pattern with {stem} (and optionally {ext}); "
                         f"presets: {', '.join(f'{k}={v}' for k, v in PATTERNS.items())}")
-    c.add_argument("--attack", choices=("fawkes_v03", "fawkes_v10", "lowkey"),
+    c.add_argument("--attack", choices=ATTACKS,
                    help="cloak the clean photos with a built-in attack instead")
     c.add_argument("--mode", help="mode of the built-in attack (fawkes: low|mid|high; "
                                   "fawkes_v03 also min)")
@@ -80,12 +85,13 @@ def _print_table(result) -> None:
 
 def run_check(args: argparse.Namespace) -> int:
     """Run `facecure check` with parsed arguments; return the exit code."""
-    from .check import CheckInputError, check_cloak, write_report
+    from .check import CheckInputError, check_cloak, report_dir, write_report
 
     extractors = None
     if args.extractors:
         extractors = [e.strip() for e in args.extractors.split(",") if e.strip()]
     try:
+        report_dir(args.photos_dir, args.out, args.force)  # fail before the long part
         result = check_cloak(args.photos_dir, profile=args.profile, seed=args.seed,
                              pattern=args.pattern, attack=args.attack, mode=args.mode,
                              extractors=extractors, gallery=args.gallery, align=args.align,

@@ -12,7 +12,7 @@ from facecure_lib.defenses import detection as D
 
 from .helpers import colour_dataset, mean_colour_extractor
 
-TINY = D.DetectorRecipe(backbone="tiny_cnn", input_size=32, train_from=1, epochs=4, lr=3e-3,
+TINY = D.DetectorRecipe(backbone="tiny_cnn", input_size=16, train_from=1, epochs=4, lr=1e-2,
                         batch_size=16)
 
 
@@ -47,13 +47,15 @@ def test_resolve_attack_keys():
         D.resolve_attack("nope")
 
 
-def test_detector_scores_and_learns_a_separable_task():
+@pytest.mark.parametrize("recipe", [TINY, TINY.with_(probe=True, train_from=3, epochs=10)],
+                         ids=["finetune", "probe"])
+def test_detector_scores_and_learns_a_separable_task(recipe):
     torch.manual_seed(0)
-    clean = torch.rand(64, 3, 32, 32) * 0.3 + 0.35
+    clean = torch.rand(48, 3, 16, 16) * 0.3 + 0.35
     noisy = (clean + 0.15 * torch.randn_like(clean)).clamp(0, 1)
     x = torch.cat([clean, noisy])
-    y = torch.cat([torch.zeros(64), torch.ones(64)])
-    det = D.Detector(TINY, pretrained=False)
+    y = torch.cat([torch.zeros(48), torch.ones(48)])
+    det = D.Detector(recipe, pretrained=False)
     s = det.score(x[:5])
     assert s.shape == (5,) and ((s >= 0) & (s <= 1)).all()
     assert det.predict(x[:5], threshold=0.0).all() and not det.predict(x[:5], threshold=1.01).any()
@@ -65,11 +67,11 @@ def test_detector_scores_and_learns_a_separable_task():
 
 
 def test_detection_set_and_cached_get_detector(tmp_cache):
-    ds = colour_dataset(n_ids=6, per_id=6, size=32)
-    sur = [mean_colour_extractor(32)]
+    ds = colour_dataset(n_ids=6, per_id=6, size=16)
+    sur = [mean_colour_extractor(16)]
     data = D.detection_set(ds, [0, 1], "fawkes_low", sur, pictures_per_user=3, seed=0,
                            progress=False, steps=3)
-    assert len(data) == 12 and data.clean.shape == data.cloaked.shape == (6, 3, 32, 32)
+    assert len(data) == 12 and data.clean.shape == data.cloaked.shape == (6, 3, 16, 16)
     assert data.labels.tolist() == [0] * 6 + [1] * 6 and set(data.users.tolist()) == {0, 1}
     with pytest.raises(ValueError):
         D.detection_set(ds, [0], "fawkes_v03", sur)
@@ -101,6 +103,6 @@ def test_efficientnet_lite0_imagenet_weights_load():
         top = model((x - 0.5) / 0.5).argmax(1).item()
     assert 281 <= top <= 285  # an ImageNet cat class: the weights were mapped correctly
     det = D.Detector(D.QUICK_RECIPE, pretrained=True)
-    assert len(det.stem) == D.QUICK_RECIPE.train_from
+    assert D.QUICK_RECIPE.probe and not any(p.requires_grad for p in det.stem.parameters())
     assert det.score(torch.rand(2, 3, 64, 64)).shape == (2,)
     assert "efficientnet" in D.backbone_description(D.QUICK_RECIPE)

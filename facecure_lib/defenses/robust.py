@@ -149,6 +149,24 @@ def mix_clean_and_cloaked(
     return torch.cat([clean_images, cl]), torch.cat([clean_labels.long(), cloaked_labels.long()])
 
 
+def trainer_cloaks(
+    scenario: Scenario,
+    config: RobustConfig,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> dict[str, dict[int, tuple[torch.Tensor, torch.Tensor]]]:
+    """The trainer's own cloaks: {attack: {public identity: (dataset indices, cloaked)}}."""
+    out = {}
+    for a_i, attack in enumerate(config.attacks):
+        surrogates = load_surrogates(attack, scenario, device, progress)
+        subset = public_subset(scenario, a_i, config.identities_per_attack,
+                               config.pictures_per_identity, config.seed)
+        cloaks = cloak_public(attack, scenario, subset, surrogates, config.mode_of(attack),
+                              config.seed, progress)
+        out[attack] = {ident: (subset[ident], cloaks[ident]) for ident in subset}
+    return out
+
+
 def robust_training_set(
     scenario: Scenario,
     config: RobustConfig,
@@ -161,16 +179,12 @@ def robust_training_set(
     """
     remap = {ident: i for i, ident in enumerate(scenario.public)}
     cl_imgs, cl_labels, info = [], [], {}
-    for a_i, attack in enumerate(config.attacks):
-        surrogates = load_surrogates(attack, scenario, device, progress)
-        subset = public_subset(scenario, a_i, config.identities_per_attack,
-                               config.pictures_per_identity, config.seed)
-        cloaks = cloak_public(attack, scenario, subset, surrogates, config.mode_of(attack),
-                              config.seed, progress)
-        for ident, pics in cloaks.items():
+    for attack, cloaks in trainer_cloaks(scenario, config, device, progress).items():
+        for ident, (_, pics) in cloaks.items():
             cl_imgs.append(to_uint8(pics))
             cl_labels.append(torch.full((len(pics),), remap[ident], dtype=torch.long))
-        info[attack] = {"identities": len(cloaks), "pictures": int(sum(len(p) for p in cloaks.values()))}
+        info[attack] = {"identities": len(cloaks),
+                        "pictures": int(sum(len(p) for _, p in cloaks.values()))}
     images, labels = mix_clean_and_cloaked(scenario.public_images, scenario.public_labels,
                                            torch.cat(cl_imgs), torch.cat(cl_labels))
     return images, labels, info
@@ -180,7 +194,9 @@ def robust_training_set(
 def _base_key(name: str, scenario: Scenario, model: Extractor) -> dict:
     from ..zoo import QUICK_ZOO, model_key
 
-    return model_key(name, scenario) if name in QUICK_ZOO else {"name": name, "key": model.cache_key}
+    if name in QUICK_ZOO:
+        return model_key(name, scenario)
+    return {"name": name, "key": model.cache_key}
 
 
 def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dict:
@@ -325,7 +341,8 @@ def end_to_end_protection(
     remap[torch.as_tensor(ids)] = torch.arange(len(ids))
     config = {"kind": "end_to_end", "version": ROBUST_VERSION, "model": model.cache_key,
               "cloaks": {str(u): tensor_hash(cloaks[u]) for u in users},
-              "data": ds.fingerprint(), "identities": ids, "split": tensor_hash(protocol.split.train),
+              "data": ds.fingerprint(), "identities": ids,
+              "split": tensor_hash(protocol.split.train),
               "settings": settings.to_dict()}
 
     def build() -> dict[str, torch.Tensor]:

@@ -1,0 +1,156 @@
+"""Fast tests of facecure_lib.defenses.robust on tiny known-answer data."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from facecure_lib.checks import ExerciseFailed
+from facecure_lib.checks import nb02 as checks
+from facecure_lib.defenses import robust
+from facecure_lib.models.base import Extractor
+from facecure_lib.models.nets import build_backbone
+from facecure_lib.recognition import Protocol
+
+from .helpers import colour_dataset, mean_colour_extractor
+
+
+def _protocol(n_ids: int = 6, per_id: int = 10, attackers: int = 2) -> Protocol:
+    ds = colour_dataset(n_ids, per_id)
+    return Protocol.build(ds, list(range(n_ids)), attackers)
+
+
+def _swap_cloaks(proto: Protocol, other_of: dict[int, int]) -> dict[int, torch.Tensor]:
+    """'Cloaks' that are pictures of another identity: a perfect attack on mean colour."""
+    out = {}
+    for u in proto.attackers:
+        n = len(proto.user_train_idx(u))
+        other = proto.ds.indices_of(other_of[u])[:n]
+        out[u] = proto.ds.float_images(other)
+    return out
+
+
+def test_to_uint8_and_mix_are_exact():
+    clean = torch.randint(0, 256, (4, 3, 5, 5), dtype=torch.uint8)
+    cloaked = clean[:2].float() / 255
+    assert torch.equal(robust.to_uint8(cloaked), clean[:2])
+    imgs, labels = robust.mix_clean_and_cloaked(clean, torch.tensor([0, 0, 1, 1]), cloaked,
+                                                torch.tensor([0, 0]))
+    assert imgs.dtype == torch.uint8 and imgs.shape[0] == 6
+    assert labels.tolist() == [0, 0, 1, 1, 0, 0]
+    assert torch.equal(imgs[4:], clean[:2])
+
+
+def test_public_subset_is_seeded_and_public(tmp_cache):
+    from facecure_lib.scenario import load_scenario
+
+    sc = load_scenario("quick", 0, n_identities=12, pictures_per_identity=6, image_size=32,
+                       n_public=6, n_attackers=2, progress=False)
+    a = robust.public_subset(sc, 0, 4, 3)
+    assert a.keys() == robust.public_subset(sc, 0, 4, 3).keys()
+    assert all(torch.equal(a[k], robust.public_subset(sc, 0, 4, 3)[k]) for k in a)
+    assert len(a) == 4 and set(a) <= set(sc.public)
+    assert all(len(v) == 3 and bool((sc.ds.labels[v] == k).all()) for k, v in a.items())
+    b = robust.public_subset(sc, 1, 4, 3)
+    assert any(k not in b or not torch.equal(a[k], b[k]) for k in a)  # another attack, other subset
+    assert len(robust.public_subset(sc, 0, 100, 3)) == len(sc.public)
+
+
+def test_evaluate_attacks_known_answers():
+    proto = _protocol()
+    model = mean_colour_extractor()
+    others = {u: next(i for i in range(6) if i not in proto.attackers) for u in proto.attackers}
+    perfect = _swap_cloaks(proto, others)
+    clean = {u: proto.user_train_images(u) for u in proto.attackers}
+    for mode in ("nn", "linear"):
+        ev = robust.evaluate_attacks(model, proto, {"swap": perfect, "none": clean}, mode)
+        assert ev.protection_rate["swap"] == pytest.approx(1.0)
+        assert ev.protection_rate["none"] == pytest.approx(0.0)
+        assert ev.clean_error == pytest.approx(0.0)
+        d = ev.to_dict()
+        assert set(d) >= {"protection_rate", "protection_rate_per_user", "clean_error"}
+        assert len(d["protection_rate_per_user"]["swap"]) == len(proto.attackers)
+    with pytest.raises(ValueError, match="valid"):
+        robust.evaluate_attacks(model, proto, {}, "knn")
+
+
+def _tiny_cnn() -> Extractor:
+    torch.manual_seed(0)
+    return Extractor(build_backbone("cnn", (8, 16), 16), "tiny", 32, cache_key="tiny-test")
+
+
+def test_finetune_classifier_learns_colours():
+    ds = colour_dataset(4, 8)
+    settings = robust.EndToEndSettings(steps=40, batch_size=16, lr=3e-3)
+    net, head = robust.finetune_classifier(_tiny_cnn(), ds.images, ds.labels, settings)
+    pred = robust._classify(net, head, ds.images, torch.device("cpu"))
+    assert float((pred == ds.labels).float().mean()) >= 0.9
+    assert not any(p.requires_grad for p in net.parameters())
+
+
+def test_end_to_end_protection_cached(tmp_cache, monkeypatch):
+    proto = _protocol(4, 10, 1)
+    model = _tiny_cnn()
+    u = proto.attackers[0]
+    cloaks = {u: proto.user_train_images(u)}
+    settings = robust.EndToEndSettings(steps=30, batch_size=16, lr=3e-3)
+    r = robust.end_to_end_protection(model, proto, cloaks, settings)
+    assert set(r["per_user"]) == {u} and 0 <= r["per_user"][u] <= 1
+    assert r["clean_accuracy"] >= 0.6
+
+    def boom(*a, **k):
+        raise AssertionError("should have been loaded from the cache")
+
+    monkeypatch.setattr(robust, "finetune_classifier", boom)
+    assert robust.end_to_end_protection(model, proto, cloaks, settings) == r
+    with pytest.raises(ValueError, match="cloaked pictures"):
+        robust.end_to_end_protection(model, proto, {u: cloaks[u][:2]}, settings.__class__(steps=2))
+
+
+def test_nearest_matches_shapes_and_labels(tmp_cache):
+    proto = _protocol()
+    model = mean_colour_extractor()
+    u = proto.attackers[0]
+    m = robust.nearest_matches(model, proto, u, None)
+    n = len(proto.user_test_idx(u))
+    assert m["probes"].shape[0] == m["matches"].shape[0] == n
+    assert (m["match_labels"] == u).all()
+    other = next(i for i in range(6) if i != u)
+    swapped = _swap_cloaks(proto, {a: other for a in proto.attackers})[u]
+    assert (robust.nearest_matches(model, proto, u, swapped)["match_labels"] != u).all()
+
+
+def test_config_recipe_keeps_architecture():
+    from facecure_lib.models.train import Recipe
+
+    base = Recipe(arch="resnet", widths=(8, 16), embedding_dim=32, loss="arcface")
+    r = robust.RobustConfig(steps=7, lr=1e-4).recipe(base)
+    assert (r.arch, r.widths, r.embedding_dim) == ("resnet", (8, 16), 32)
+    assert (r.loss, r.steps, r.lr) == ("softmax", 7, 1e-4)
+    assert robust.RobustConfig(modes=(("fawkes_v10", "low"),)).mode_of("fawkes_v10") == "low"
+
+
+def test_checks_accept_solutions_and_reject_mistakes():
+    def good_rate(g, lab, p, user):
+        return float((lab[torch.cdist(p, g).argmin(1)] != user).float().mean())
+
+    def accuracy_instead(g, lab, p, user):
+        return 1 - good_rate(g, lab, p, user)
+
+    assert checks.check_protection_rate(good_rate)
+    with pytest.raises(ExerciseFailed):
+        checks.check_protection_rate(accuracy_instead)
+
+    def good_set(c, cl, k, kl):
+        return robust.mix_clean_and_cloaked(c, cl, k, kl)
+
+    def truncating(c, cl, k, kl):
+        return torch.cat([c, (k * 255).to(torch.uint8)]), torch.cat([cl, kl])
+
+    def wrong_labels(c, cl, k, kl):
+        return robust.mix_clean_and_cloaked(c, cl, k, torch.full_like(kl, -1))
+
+    assert checks.check_training_set(good_set)
+    for bad in (truncating, wrong_labels):
+        with pytest.raises(ExerciseFailed):
+            checks.check_training_set(bad)
