@@ -408,6 +408,9 @@ def load_models(names: Sequence[str], scenario: Scenario, device: torch.device |
     return models, notes
 
 
+_ROBUST_PATHS: dict[tuple, Path] = {}  # where a scenario's robust extractor would be cached
+
+
 def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.device | None = None,
                 config: Any = None, progress: bool = False) -> tuple[Extractor | None, str | None]:
     """The adaptively robust extractor (`defenses.robust.train_robust_extractor`), or a note.
@@ -427,10 +430,13 @@ def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.devi
             from .cache import artefact_path, config_hash
             from .zoo import QUICK_ZOO, load_extractor
 
-            base = None if config.base in QUICK_ZOO else load_extractor(
-                config.base, scenario, device, progress)
-            key = config_hash(rb.robust_key(scenario, config, base))
-            if not artefact_path("extractor", key).exists():
+            memo = (id(scenario), scenario.ds.images.data_ptr(), repr(config))
+            if memo not in _ROBUST_PATHS:
+                base = None if config.base in QUICK_ZOO else load_extractor(
+                    config.base, scenario, device, progress)
+                key = config_hash(rb.robust_key(scenario, config, base))
+                _ROBUST_PATHS[memo] = artefact_path("extractor", key)
+            if not _ROBUST_PATHS[memo].exists():
                 return None, (f"not run: no cached robust extractor (base {config.base}); "
                               "train it in notebook 02 or run with --defenses train")
         return rb.train_robust_extractor(scenario, config, device, progress), None
@@ -440,7 +446,14 @@ def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.devi
 
 def _detector_cached(scenario: Scenario, train_attack: str, mode: str) -> bool:
     """Whether `get_detector(scenario, train_attack, mode)` would load without training."""
-    from .cache import artefact_path, config_hash
+    from .cache import artefact_path
+
+    return artefact_path("detector", _detector_key(scenario, train_attack, mode)).exists()
+
+
+def _detector_key(scenario: Scenario, train_attack: str, mode: str) -> str:
+    """The cache key `get_detector` uses (mirrors its config; tests keep the two in step)."""
+    from .cache import config_hash
     from .defenses import detection as dt
     from .experiments import load_surrogates, surrogate_names
     from .zoo import QUICK_ZOO, model_key
@@ -457,7 +470,7 @@ def _detector_cached(scenario: Scenario, train_attack: str, mode: str) -> bool:
            "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
            "data": scenario.ds.fingerprint(), "surrogates": keys, "seed": scenario.seed,
            "profile": scenario.profile, "key": key}
-    return artefact_path("detector", config_hash({**cfg, "version": dt.DETECTOR_VERSION})).exists()
+    return config_hash({**cfg, "version": dt.DETECTOR_VERSION})
 
 
 def load_detector(scenario: Scenario, defenses: str = "cached", train_attack: str = "fawkes_v10",
@@ -809,14 +822,16 @@ def _verdict(r: CheckResult) -> str:
         parts.append(f"A cloak detector flagged {d['flagged']} of {d['n_cloaked']} of your cloaked "
                      f"photos as cloaked (and {d['false_alarms']} of {d['n_clean']} clean ones): "
                      "a trainer can set flagged photos aside or treat them specially.")
-    beaten = newest["outcome"] != "fooled" or (
-        len(robust) > 0 and robust.iloc[0]["outcome"] != "fooled")
+    new_beaten = newest["outcome"] != "fooled"
+    robust_beaten = len(robust) > 0 and robust.iloc[0]["outcome"] != "fooled"
     if n_fooled == 0:
         parts.append("In short: your cloak did not protect you against any recogniser here.")
-    elif beaten:
-        parts.append("In short: your cloak works against some recognisers but not against the "
-                     "newest or the adaptive one, and those are the ones that matter: photos "
-                     "you post stay online, and any later model can be run on them.")
+    elif new_beaten or robust_beaten:
+        which = " or ".join(w for w, b in (("the newest recogniser", new_beaten),
+                                           ("the adaptively trained one", robust_beaten)) if b)
+        parts.append(f"In short: your cloak works against some recognisers but not against "
+                     f"{which}, and those are the ones that matter: photos you post stay "
+                     "online, and any later model can be run on them.")
     else:
         parts.append("In short: your cloak fooled every recogniser in this check. That is the "
                      "best this check can show, not a guarantee: a model trained after your "

@@ -267,3 +267,44 @@ def test_bad_options(tmp_path, world):
         run(folder, world, attack="fawkes_v10", mode="ultra")
     with pytest.raises(CheckInputError, match="must contain"):
         run(folder, world, pattern="cloaked")
+
+
+def test_defenses_are_never_trained_in_cached_mode(world):
+    scenario, _ = world
+    model, note = check.load_robust(scenario, "cached")
+    assert model is None and "no cached robust extractor" in note
+    det, note = check.load_detector(scenario, "cached")
+    assert det is None and "no cached detector" in note
+    assert check.load_robust(scenario, "off") == (None, "not run (defenses switched off)")
+
+
+def test_detector_probe_uses_get_detectors_cache_key(world, monkeypatch):
+    """The 'is it cached?' probe computes the same key as get_detector (never trains)."""
+    from facecure_lib.cache import config_hash
+    from facecure_lib.defenses import detection as dt
+    from facecure_lib.experiments import surrogate_names
+    from facecure_lib.zoo import model_key
+
+    scenario, _ = world
+    surrogates = []
+    for i, n in enumerate(surrogate_names("fawkes_v10", "quick")):
+        m = tiny_extractor(i)
+        m.cache_key = f"{n}-{config_hash(model_key(n, scenario))}"
+        surrogates.append(m)
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_load(key, *a, **k):
+        seen.append(key)
+        return None
+
+    def no_training(*a, **k):
+        raise Stop
+
+    monkeypatch.setattr(dt, "_load_cached", fake_load)
+    monkeypatch.setattr(dt, "detection_set", no_training)
+    with pytest.raises(Stop):
+        dt.get_detector(scenario, "fawkes_v10", "high", surrogates=surrogates, progress=False)
+    assert seen and seen[0] == check._detector_key(scenario, "fawkes_v10", "high")

@@ -31,7 +31,7 @@ PROFILE = None          # None -> "paper" in Colab, "quick" elsewhere
 SEED = 0                # the 70/30 split and the demo person
 WORLD_SEED = 0          # which generated world / trained zoo (keep 0: the zoo is cached for it)
 PHOTOS_DIR = None       # your folder (clean + cloaked photos); None -> a generated demo person
-PATTERN = "fawkes"      # how cloaked files are named: fawkes, lowkey, or e.g. "{stem}_protected.jpg"
+PATTERN = "fawkes"      # cloaked file names: fawkes, lowkey, or e.g. "{stem}_protected.jpg"
 ATTACK = "fawkes_v10"   # the tool that cloaks the demo person
 MODE = "high"
 N_PHOTOS = 20           # photos of the demo person
@@ -59,8 +59,8 @@ exactly what a Fawkes user's folder looks like. The folder lives in a temporary 
 the check only ever *reads* it."""),
     ("code", """if PHOTOS_DIR is None:
     workdir = Path(tempfile.mkdtemp(prefix="facecure06_"))
-    photos_dir = check.make_demo_folder(workdir / "alex", scenario, ATTACK, MODE, N_PHOTOS, seed=SEED,
-                                        pattern=PATTERN)
+    photos_dir = check.make_demo_folder(workdir / "alex", scenario, ATTACK, MODE, N_PHOTOS,
+                                        seed=SEED, pattern=PATTERN)
     source = f"demo person cloaked with {ATTACK} ({MODE})"
 else:
     photos_dir = Path(PHOTOS_DIR).expanduser()
@@ -76,7 +76,7 @@ photo), and the list of *unpaired* clean photos. The library does the same (with
 patterns) in `check.pair_names`, and refuses to run on orphans or unpaired photos, because
 a mismatched pair would make the verdict meaningless."""),
     ("code", """def pair_photos(names, suffix):
-    # HINT: split the names into those ending with `suffix` (cloaked) and the rest (clean); a cloaked name's stem is name[:-len(suffix)]; match it to a clean file with that stem (Path(name).stem)
+    # HINT: strip the suffix from a cloaked name; a clean name whose Path(n).stem equals it pairs
     # BEGIN SOLUTION
     cloaked = [n for n in names if n.endswith(suffix)]
     clean = [n for n in names if not n.endswith(suffix)]
@@ -103,8 +103,9 @@ One call runs everything: read and pair the photos (read-only), split them 70/30
 the clean 30%. Next to each protection rate the table shows how many test photos it rests
 on, a 95% interval, and the error the same recogniser makes when the *clean* photos are
 posted (`unprotected_error`): a cloak only helps by the difference."""),
-    ("code", """result = check.check_cloak(photos_dir, profile=session.profile, seed=SEED, pattern=PATTERN,
-                           scenario=scenario, gallery=gallery, models=models, device=session.device)
+    ("code", """result = check.check_cloak(photos_dir, profile=session.profile, seed=SEED,
+                           pattern=PATTERN, scenario=scenario, gallery=gallery, models=models,
+                           device=session.device)
 cols = ["recogniser", "year", "protection_rate", "missed", "n_probes", "ci_low", "ci_high",
         "unprotected_error", "others_accuracy", "outcome", "role"]
 result.table[cols].round(3)"""),
@@ -122,7 +123,7 @@ when n = 0."""),
 
 
 def wilson_interval(k, n, z=1.96):
-    # HINT: handle n == 0 first (return (0.0, 1.0)); then p = k / n, denom = 1 + z*z/n, centre = (p + z*z/(2*n)) / denom, half = z * math.sqrt(p*(1-p)/n + z*z/(4*n*n)) / denom
+    # HINT: n == 0 -> (0.0, 1.0); else use the centre and half-width formulas above and clip
     # BEGIN SOLUTION
     if n == 0:
         return 0.0, 1.0
@@ -141,8 +142,8 @@ agree = all(abs(a - r.ci_low) < 1e-9 and abs(b - r.ci_high) < 1e-9
 widths = result.table["ci_high"] - result.table["ci_low"]
 display(Markdown(
     f"Your intervals {'match' if agree else 'do NOT match'} the library's. With "
-    f"{result.n_probes} test photos the 95% intervals are {widths.min():.0%} to "
-    f"{widths.max():.0%} wide: a single number from this check is a rough estimate."))"""),
+    f"{result.n_probes} test photos the 95% intervals are up to {widths.max():.0%} wide "
+    f"(narrowest {widths.min():.0%}): a single number from this check is a rough estimate."))"""),
     ("md", """## 3. What the cloak looks like
 Clean photo, cloaked photo, and their difference amplified ×10 (grey = no change), with the
 size of the change measured as DSSIM (the perceptual budget Fawkes uses)."""),
@@ -166,7 +167,8 @@ for s in range(SPLIT_SEEDS):
     spread[s] = r.protection()
 spread = pd.DataFrame(spread)
 spread.columns = [f"split {s}" for s in spread.columns]
-summary = pd.DataFrame({"mean": spread.mean(1), "min": spread.min(1), "max": spread.max(1)})
+summary = pd.DataFrame({"mean": spread.mean(axis=1), "min": spread.min(axis=1),
+                        "max": spread.max(axis=1)})
 pd.concat([spread, summary], axis=1).round(2)"""),
     ("code", """stable = (summary["max"] - summary["min"]).max()
 newest = result.table[~result.table["role"].str.startswith("adaptively")].iloc[-1]["recogniser"]
@@ -190,7 +192,7 @@ changed."""),
 hashes_after = check.folder_hashes(photos_dir)
 unchanged = hashes_after == hashes_before
 print(f"report: {report}\\nphoto folder unchanged: {unchanged} ({len(hashes_after)} files)")
-display(Markdown(report.read_text()))"""),
+display(Markdown(result.to_markdown(figure=None)))  # the report's text (its picture is above)"""),
     ("md", """## 7. The same check from a terminal
 ```
 facecure check PHOTOS_DIR                      # Fawkes names: a.jpg + a_cloaked.png
@@ -212,13 +214,14 @@ if EXTRACTORS:
     argv += ["--extractors", ",".join(EXTRACTORS)]
 exit_code = cli.main(argv)
 cli_numbers = json.loads((cli_out / "check.json").read_text())["protection"]
-cli_matches = exit_code == 0 and all(abs(cli_numbers[k] - v) < 1e-9 for k, v in result.protection().items())
+cli_matches = exit_code == 0 and all(abs(cli_numbers[k] - v) < 1e-9
+                                     for k, v in result.protection().items())
 print(f"exit code {exit_code}; CLI numbers match the notebook: {cli_matches}")"""),
     ("code", """t = result.table
 findings = {
     "source": source, "attack": ATTACK if PHOTOS_DIR is None else None,
-    "mode": MODE if PHOTOS_DIR is None else None, "n_photos": len(result.gallery_photos) + result.n_probes,
-    "n_probes": result.n_probes,
+    "mode": MODE if PHOTOS_DIR is None else None,
+    "n_photos": len(result.gallery_photos) + result.n_probes, "n_probes": result.n_probes,
     "protection": result.protection(),
     "unprotected_error": dict(zip(t["recogniser"], t["unprotected_error"])),
     "interval": {r.recogniser: [r.ci_low, r.ci_high] for r in t.itertuples()},
