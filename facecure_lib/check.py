@@ -936,9 +936,10 @@ def plot_protection(result: CheckResult, title: str | None = None):
     rate = t["protection_rate"].to_numpy()
     err = np.clip(np.vstack([rate - t["ci_low"].to_numpy(), t["ci_high"].to_numpy() - rate]),
                   0, None)
-    colours = ["#55A868" if o == "fooled" else "#C44E52" if o == "recognised you" else "#DD8452"
-               for o in t["outcome"]]
-    ax.barh(y, rate, color=colours, alpha=0.85, label="protection (cloaked photos posted)")
+    palette = {"fooled": "#55A868", "partly fooled": "#DD8452", "recognised you": "#C44E52"}
+    ax.barh(y, rate, color=[palette[o] for o in t["outcome"]], alpha=0.85)
+    for o, c in palette.items():
+        ax.barh([0], [0], color=c, alpha=0.85, label=f"protection: {o}")
     ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="k", capsize=3, lw=1,
                 label="95% interval")
     ax.scatter(t["unprotected_error"], y, marker="o", facecolor="white", edgecolor="k", zorder=3,

@@ -17,7 +17,8 @@ available in that round. Players are plain strategy objects:
 Recognition is the paper's protocol (`recognition`): 1-nearest-neighbour over the gallery,
 protection rate = error on the attacking user's clean probes, one attacker at a time. When
 pictures are embedded by different models, each gallery picture is compared with the probe
-*in the space of the model that embedded it*, and the closest picture overall wins.
+*in the space of the model that embedded it*, distances in units of that model's typical
+distance between two faces, and the closest picture overall wins.
 """
 
 from __future__ import annotations
@@ -337,6 +338,7 @@ class DynamicGame:
         self._cloak_cache: dict[str, Mapping[int, torch.Tensor]] = {}
         self._emb: dict[str, torch.Tensor] = {}
         self._cloak_emb: dict[tuple[str, str, int], torch.Tensor] = {}
+        self._scale: dict[str, float] = {}
         ds = protocol.ds
         self.g_idx, self.p_idx = protocol.gallery_idx, protocol.probe_idx
         self.g_lab, self.p_lab = ds.labels[self.g_idx], ds.labels[self.p_idx]
@@ -365,6 +367,16 @@ class DynamicGame:
             self._emb[name] = embed(self.model(name), self.protocol.ds.images, device=self.device)
         return self._emb[name]
 
+    def distance_scale(self, name: str) -> float:
+        """Typical distance between two gallery pictures under model `name` (the median of
+        all clean pairs): the unit in which distances of different models are compared."""
+        if name not in self._scale:
+            g = self.embeddings(name)[self.g_idx]
+            d = torch.cdist(g, g)
+            off = d[~torch.eye(len(g), dtype=torch.bool)]
+            self._scale[name] = float(off.median()) if off.numel() else 1.0
+        return self._scale[name] or 1.0
+
     def cloak_embeddings(self, name: str, attack: str, user: int) -> torch.Tensor:
         key = (name, attack, user)
         if key not in self._cloak_emb:
@@ -383,7 +395,9 @@ class DynamicGame:
                  user: int | None, attacks: list[str | None]) -> torch.Tensor:
         """1-NN labels of probes against the gallery scraped by `round`; gallery pictures posted
         in round s are embedded (and compared) with `models[s - 1]`; `user`'s pictures are
-        replaced by their cloaks of the round they were posted in."""
+        replaced by their cloaks of the round they were posted in. With several models,
+        distances are divided by each model's `distance_scale` before the closest is taken
+        (models spread faces differently; raw distances would let one space dominate)."""
         best_d = torch.full((len(probe_rows),), float("inf"))
         best_l = torch.full((len(probe_rows),), -1, dtype=torch.long)
         for name in dict.fromkeys(models):
@@ -401,6 +415,7 @@ class DynamicGame:
                     where = torch.searchsorted(cols, urows[pos])
                     gallery[where] = self.cloak_embeddings(name, a, user)[pos]
             lab, dist = nearest_neighbors(gallery, self.g_lab[cols], emb[self.p_idx[probe_rows]], 1)
+            dist = dist / self.distance_scale(name) if len(set(models)) > 1 else dist
             better = dist[:, 0] < best_d
             best_d = torch.where(better, dist[:, 0], best_d)
             best_l = torch.where(better, lab[:, 0], best_l)

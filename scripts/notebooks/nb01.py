@@ -126,7 +126,8 @@ Three trainer strategies:
 | `retroactive` | re-embeds **every picture ever scraped** with the newest model |
 
 When pictures are embedded by different models, a probe is compared with each gallery
-picture in the space of the model that embedded it, and the closest picture wins."""),
+picture in the space of the model that embedded it, with distances measured in units of that
+model's typical distance between two faces, and the closest picture wins."""),
     ("code", """timeline = game.profile_timeline(session.profile, N_ROUNDS)
 pd.DataFrame([{"round": r, "newest model": names[-1], "year": zoo.info(names[-1]).year,
                "stands for": zoo.info(names[-1]).stands_for,
