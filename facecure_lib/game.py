@@ -18,7 +18,7 @@ Recognition is the paper's protocol (`recognition`): 1-nearest-neighbour over th
 protection rate = error on the attacking user's clean probes, one attacker at a time. When
 pictures are embedded by different models, each gallery picture is compared with the probe
 *in the space of the model that embedded it*, distances in units of that model's typical
-distance between two faces, and the closest picture overall wins.
+nearest-neighbour distance, and the closest picture overall wins.
 """
 
 from __future__ import annotations
@@ -368,13 +368,15 @@ class DynamicGame:
         return self._emb[name]
 
     def distance_scale(self, name: str) -> float:
-        """Typical distance between two gallery pictures under model `name` (the median of
-        all clean pairs): the unit in which distances of different models are compared."""
+        """Typical nearest-neighbour distance under model `name`: the median, over the clean
+        gallery, of each picture's distance to its closest other picture. Distances of
+        different models are compared in this unit (models pack faces differently densely)."""
         if name not in self._scale:
             g = self.embeddings(name)[self.g_idx]
             d = torch.cdist(g, g)
-            off = d[~torch.eye(len(g), dtype=torch.bool)]
-            self._scale[name] = float(off.median()) if off.numel() else 1.0
+            d.fill_diagonal_(float("inf"))
+            nn = d.min(dim=1).values if len(g) > 1 else torch.ones(1)
+            self._scale[name] = float(nn.median())
         return self._scale[name] or 1.0
 
     def cloak_embeddings(self, name: str, attack: str, user: int) -> torch.Tensor:

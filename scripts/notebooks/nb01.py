@@ -127,7 +127,9 @@ Three trainer strategies:
 
 When pictures are embedded by different models, a probe is compared with each gallery
 picture in the space of the model that embedded it, with distances measured in units of that
-model's typical distance between two faces, and the closest picture wins."""),
+model's typical nearest-neighbour distance (models pack faces more or less densely), and the
+closest picture wins. Comparing across spaces is a modelling choice of this notebook: the
+`static` and `retroactive` trainers never need it."""),
     ("code", """timeline = game.profile_timeline(session.profile, N_ROUNDS)
 pd.DataFrame([{"round": r, "newest model": names[-1], "year": zoo.info(names[-1]).year,
                "stands for": zoo.info(names[-1]).stands_for,
@@ -178,9 +180,11 @@ display(Markdown(
        f"re-embeds everything: protection "
        + ", ".join(f"{r.protection_rate:.2f} (round {r.round}, `{r.trainer_model}`)" for r in after)
        + ". " if new_round else "The timeline never offers a newer model. ")
-    + (f"**The retroactive trainer wins every round after the newer model appears**, even when "
-       f"the user switches to newer attacks: the pictures posted in the early rounds stay in the "
-       f"gallery, cloaked against a model nobody uses any more."
+    + ("**The retroactive trainer wins every round after the newer model appears**"
+       + (", even after the user switches to newer attacks"
+          if any(r.user_attack != r1.user_attack for r in after) else "")
+       + ": the pictures posted in the early rounds stay in the gallery, protected against a "
+       "model nobody uses any more."
        if retro_wins_after else
        f"**The retroactive trainer does NOT win every round after the newer model appears in this "
        f"run** (the user wins round(s) {lost}): the finding of the paper does not reproduce here.")
@@ -191,7 +195,10 @@ Pick the user's attack for each round and the trainer's strategy; the table and 
 update (with a live kernel). Things to try: stay clean in one round (one unprotected slice
 is enough to be recognised); use LowKey from round 1; give the trainer the `static`
 strategy. Can you find a plan that wins against the `retroactive` trainer in the last
-round?"""),
+round? If LowKey from round 1 wins, look at its surrogates (`experiments.SURROGATES`): in
+this profile they include models that the timeline only releases in later rounds — a user
+in round 1 could not have crafted that attack. The paper's point is exactly that the user
+cannot aim at models that do not exist yet."""),
     ("code", """import ipywidgets as W
 
 plan = game.UserStrategy.of(USER_PLAN)
