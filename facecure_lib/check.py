@@ -745,7 +745,8 @@ def check_cloak(
                      "clean photo after cropping and resizing: the tool changed nothing there")
     detector, det_note = load_detector(scenario, defenses, device=device, progress=progress)
     detection = ({"ran": False, "note": det_note} if detector is None
-                 else _detect(detector, pert_clean, pert_cloaked))
+                 else {**_detect(detector, pert_clean, pert_cloaked),
+                       "trained_on": "fawkes_v10 (high) cloaks of the trainer's own users"})
 
     after = folder_hashes(folder)
     if after != before:
@@ -907,9 +908,10 @@ def _markdown(r: CheckResult, figure: str | None) -> str:
               f"(max {p['dssim_max']:.4f}), largest pixel change {p['linf_255_max']:.0f}/255, "
               f"mean PSNR {p['psnr_mean']:.1f} dB."]
     if d.get("ran"):
-        lines.append(f"- Cloak detector: flagged {d['flagged']} of {d['n_cloaked']} cloaked "
-                     f"photo(s) ({_pct(d['flagged_rate'])}) and {d['false_alarms']} of "
-                     f"{d['n_clean']} clean one(s); AUC {d['auc']:.2f}.")
+        lines.append(f"- Cloak detector (trained on {d.get('trained_on', 'other cloaks')}): "
+                     f"flagged {d['flagged']} of {d['n_cloaked']} cloaked photo(s) "
+                     f"({_pct(d['flagged_rate'])}) and {d['false_alarms']} of {d['n_clean']} "
+                     f"clean one(s); AUC {d['auc']:.2f}.")
     else:
         lines.append(f"- Cloak detector: {d.get('note')}.")
     if figure:

@@ -113,8 +113,12 @@ def results_dir(profile: str) -> Path:
 
 
 def set_threads() -> None:
-    """Use every core for torch on CPU, but no more (oversubscription slows 2-core boxes)."""
-    n = os.cpu_count() or 1
+    """Use every core for torch on CPU, but no more (oversubscription slows 2-core boxes).
+
+    `FACECURE_THREADS` overrides: on a shared server set it to 1 per student process, since
+    torch's thread barriers slow down by orders of magnitude when cores are oversubscribed.
+    """
+    n = int(os.environ.get("FACECURE_THREADS") or os.cpu_count() or 1)
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
 

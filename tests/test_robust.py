@@ -53,7 +53,10 @@ def test_public_subset_is_seeded_and_public(tmp_cache):
     assert all(len(v) == 3 and bool((sc.ds.labels[v] == k).all()) for k, v in a.items())
     b = robust.public_subset(sc, 1, 4, 3)
     assert any(k not in b or not torch.equal(a[k], b[k]) for k in a)  # another attack, other subset
-    assert len(robust.public_subset(sc, 0, 100, 3)) == len(sc.public)
+    every = robust.public_subset(sc, 0, 100, 3)
+    assert len(every) == len(sc.public)
+    with pytest.raises(ValueError, match="outside"):  # no target left for the targeted attack
+        robust.cloak_public("fawkes_v03", sc, every, [mean_colour_extractor()])
 
 
 def test_evaluate_attacks_known_answers():

@@ -93,7 +93,7 @@ fraction of its probes answered with *another* identity. Write it."""),
     nearest = torch.cdist(probe_emb.float(), gallery_emb.float()).argmin(dim=1)
     return float((gallery_labels[nearest] != user).float().mean())
     # END SOLUTION"""),
-    ("code", """checks.check_protection_rate(protection_rate)"""),
+    ("code", """checks.check_protection_rate(protection_rate);"""),
     ("md", """Your function against the library's (`recognition.evaluate_protection`) on one user
 and one attack, with the baseline extractor:"""),
     ("code", """from facecure_lib.recognition import embed, evaluate_protection
@@ -131,7 +131,7 @@ pixel) with *their person's* label."""),
     cloaked = (cloaked_images * 255).round().clamp(0, 255).to(torch.uint8)
     return torch.cat([clean_images, cloaked]), torch.cat([clean_labels, cloaked_labels]).long()
     # END SOLUTION"""),
-    ("code", """checks.check_training_set(robust_training_set)"""),
+    ("code", """checks.check_training_set(robust_training_set);"""),
     ("md", """Now the library does it for real (`robust.train_robust_extractor`): cloak the public
 subsets (cached per attack), fine-tune a copy of the baseline extractor with a linear
 softmax head on clean + cloaked pictures (batch slots drawn uniformly, random flips and

@@ -86,7 +86,7 @@ smallest threshold such that fewer than `max_rerouted` of them lie strictly abov
     k = max(0, math.ceil(max_rerouted * len(d)) - 1)
     return float(d[len(d) - 1 - k])
     # END SOLUTION"""),
-    ("code", """checks.check_calibrate_threshold(calibrate_threshold)"""),
+    ("code", """checks.check_calibrate_threshold(calibrate_threshold);"""),
     ("md", """### Exercise 2 · The thresholding system
 For each probe: the accurate model's label and distance, the robust model's label. Answer
 with the robust model's label where the distance is above the threshold."""),
@@ -96,7 +96,7 @@ with the robust model's label where the distance is above the threshold."""),
     # BEGIN SOLUTION
     return torch.where(acc_dist > threshold, rob_label, acc_label)
     # END SOLUTION"""),
-    ("code", """checks.check_threshold_answer(threshold_answer)"""),
+    ("code", """checks.check_threshold_answer(threshold_answer);"""),
     ("md", """## A cloak detector (notebook 03)
 The detector-guarded system needs to tell cloaked pictures from clean ones. We reuse
 notebook 03's detector (cached): an ImageNet CNN fine-tuned on the trainer's own cloaks of
