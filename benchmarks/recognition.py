@@ -36,8 +36,9 @@ def embeddings_per_second(names: list[str], n: int = 512) -> dict[str, float]:
     return out
 
 
-def search_times(sizes: list[int], n_probes: int = 1000, dim: int = 128,
-                 n_ids: int = 1000) -> list[dict]:
+def search_times(
+    sizes: list[int], n_probes: int = 1000, dim: int = 128, n_ids: int = 1000
+) -> list[dict]:
     """Seconds to answer n_probes 1-NN queries against galleries of growing size."""
     try:
         import faiss
@@ -51,8 +52,12 @@ def search_times(sizes: list[int], n_probes: int = 1000, dim: int = 128,
         probes = torch.randn(n_probes, dim, generator=g)
         t = time.perf_counter()
         for i in range(0, n_probes, 250):  # bounded memory: 250 x size distances at a time
-            nearest_neighbors(gallery, labels, probes[i:i + 250], 1)
-        row = {"gallery": size, "probes": n_probes, "torch_cdist_s": round(time.perf_counter() - t, 3)}
+            nearest_neighbors(gallery, labels, probes[i : i + 250], 1)
+        row = {
+            "gallery": size,
+            "probes": n_probes,
+            "torch_cdist_s": round(time.perf_counter() - t, 3),
+        }
         if faiss is not None:
             index = faiss.IndexFlatL2(dim)
             index.add(gallery.numpy())
@@ -71,8 +76,10 @@ def main() -> None:
     set_threads()
     from facecure_lib.zoo import TIMELINE
 
-    res = {"embeddings_per_s": embeddings_per_second(TIMELINE[:2] if args.quick else TIMELINE),
-           "search": search_times([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000])}
+    res = {
+        "embeddings_per_s": embeddings_per_second(TIMELINE[:2] if args.quick else TIMELINE),
+        "search": search_times([1_000, 10_000] if args.quick else [1_000, 10_000, 100_000]),
+    }
     print(json.dumps(res, indent=1))
     if args.json:
         with open(args.json, "w") as f:

@@ -40,14 +40,18 @@ def machine() -> str:
     except (OSError, ValueError, IndexError):
         pass
     gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "no GPU"
-    return (f"{os.cpu_count()} cores ({cpu}){mem}, {gpu}; python {platform.python_version()}, "
-            f"torch {torch.__version__}")
+    return (
+        f"{os.cpu_count()} cores ({cpu}){mem}, {gpu}; python {platform.python_version()}, "
+        f"torch {torch.__version__}"
+    )
 
 
 def run(cmd: list[str]) -> tuple[str, float]:
     t = time.perf_counter()
     out = subprocess.run(cmd, capture_output=True, text=True, cwd=HERE.parent)
-    text = out.stdout + (f"\n[exit {out.returncode}]\n{out.stderr[-2000:]}" if out.returncode else "")
+    text = out.stdout + (
+        f"\n[exit {out.returncode}]\n{out.stderr[-2000:]}" if out.returncode else ""
+    )
     return text, time.perf_counter() - t
 
 
@@ -56,25 +60,51 @@ def main() -> None:
     ap.add_argument("--skip-suite", action="store_true")
     args = ap.parse_args()
     py = sys.executable
-    parts = [("Attack throughput", [py, "benchmarks/attack_throughput.py"]),
-             ("Recognition speed", [py, "benchmarks/recognition.py"])]
+    parts = [
+        ("Attack throughput", [py, "benchmarks/attack_throughput.py"]),
+        ("Recognition speed", [py, "benchmarks/recognition.py"]),
+    ]
     if not args.skip_suite:
-        parts.append(("Notebook suite (quick profile, cold then warm cache)",
-                      [py, "benchmarks/suite.py", "--json", str(HERE / "suite.json")]))
-    lines = ["# Benchmarks", "", f"Machine: {machine()}.", "",
-             f"Produced by `make bench` (`python benchmarks/run_all.py`) on {time.strftime('%Y-%m-%d')}.",
-             ""]
+        parts.append(
+            (
+                "Notebook suite (quick profile, cold then warm cache)",
+                [py, "benchmarks/suite.py", "--json", str(HERE / "suite.json")],
+            )
+        )
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Machine: {machine()}.",
+        "",
+        "Produced by `make bench` (`python benchmarks/run_all.py`) on "
+        f"{time.strftime('%Y-%m-%d')}.",
+        "",
+    ]
     for title, cmd in parts:
         print(f"== {title}: {' '.join(cmd[1:])}", flush=True)
         text, secs = run(cmd)
         print(text, flush=True)
-        lines += [f"## {title}", "", f"`{' '.join(['python'] + cmd[1:])}` ({secs:.0f} s)", "", "```",
-                  text.strip(), "```", ""]
+        lines += [
+            f"## {title}",
+            "",
+            f"`{' '.join(['python'] + cmd[1:])}` ({secs:.0f} s)",
+            "",
+            "```",
+            text.strip(),
+            "```",
+            "",
+        ]
         if title.startswith("Notebook suite") and (HERE / "suite.json").exists():
             rows = json.loads((HERE / "suite.json").read_text())
-            lines += ["| phase | notebook | wall (s) | peak RSS (MB) | ok |", "|---|---|---|---|---|"]
-            lines += [f"| {r['phase']} | {r['notebook']} | {r['wall_s']} | {r.get('peak_rss_mb', '')} | "
-                      f"{r['ok']} |" for r in rows]
+            lines += [
+                "| phase | notebook | wall (s) | peak RSS (MB) | ok |",
+                "|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {r['phase']} | {r['notebook']} | {r['wall_s']} | {r.get('peak_rss_mb', '')} | "
+                f"{r['ok']} |"
+                for r in rows
+            ]
             for phase in ("cold", "warm"):
                 tot = sum(r["wall_s"] for r in rows if r["phase"] == phase)
                 lines.append(f"\n{phase} total: {tot / 60:.1f} min")

@@ -29,7 +29,9 @@ def _peak_rss(proc: psutil.Process, stop: threading.Event, out: dict) -> None:
     while not stop.is_set():
         try:
             procs = [proc, *proc.children(recursive=True)]
-            rss = max((p.memory_info().rss for p in procs if "kernel" in " ".join(p.cmdline())), default=0)
+            rss = max(
+                (p.memory_info().rss for p in procs if "kernel" in " ".join(p.cmdline())), default=0
+            )
             peak = max(peak, rss)
         except psutil.Error:
             pass
@@ -39,10 +41,26 @@ def _peak_rss(proc: psutil.Process, stop: threading.Event, out: dict) -> None:
 
 def run_one(nb: Path, cache: Path, workdir: Path) -> dict:
     """Run one notebook in a subprocess; return wall time and the kernel's peak RSS."""
-    env = {**os.environ, "FACECURE_CACHE": str(cache), "FACECURE_RESULTS": str(workdir / "results"),
-           "FACECURE_FIGURES": str(workdir / "figures"), "MPLBACKEND": "Agg"}
-    cmd = [sys.executable, "-m", "papermill", str(nb), str(workdir / nb.name), "-p", "PROFILE", "quick",
-           "--cwd", str(nb.parent), "--no-progress-bar"]
+    env = {
+        **os.environ,
+        "FACECURE_CACHE": str(cache),
+        "FACECURE_RESULTS": str(workdir / "results"),
+        "FACECURE_FIGURES": str(workdir / "figures"),
+        "MPLBACKEND": "Agg",
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "papermill",
+        str(nb),
+        str(workdir / nb.name),
+        "-p",
+        "PROFILE",
+        "quick",
+        "--cwd",
+        str(nb.parent),
+        "--no-progress-bar",
+    ]
     start = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stop, mem = threading.Event(), {}
@@ -51,8 +69,12 @@ def run_one(nb: Path, cache: Path, workdir: Path) -> dict:
     _, err = proc.communicate()
     stop.set()
     sampler.join()
-    row = {"notebook": nb.stem, "wall_s": round(time.perf_counter() - start, 1), **mem,
-           "ok": proc.returncode == 0}
+    row = {
+        "notebook": nb.stem,
+        "wall_s": round(time.perf_counter() - start, 1),
+        **mem,
+        "ok": proc.returncode == 0,
+    }
     if proc.returncode:
         row["error"] = err.decode(errors="replace")[-400:]
     return row

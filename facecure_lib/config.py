@@ -26,10 +26,12 @@ class ProfileSettings:
     n_attackers: int
 
 
-QUICK = ProfileSettings("quick", image_size=64, n_identities=150, pictures_per_identity=20,
-                        n_public=100, n_attackers=8)
-PAPER = ProfileSettings("paper", image_size=112, n_identities=530, pictures_per_identity=0,
-                        n_public=265, n_attackers=20)
+QUICK = ProfileSettings(
+    "quick", image_size=64, n_identities=150, pictures_per_identity=20, n_public=100, n_attackers=8
+)
+PAPER = ProfileSettings(
+    "paper", image_size=112, n_identities=530, pictures_per_identity=0, n_public=265, n_attackers=20
+)
 
 
 def in_colab() -> bool:
@@ -131,7 +133,8 @@ def check_versions(min_torch: str = "2.1") -> None:
 
     major_minor = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
     need = tuple(int(p) for p in min_torch.split("."))
-    print(f"facecure_lib {__version__} | torch {torch.__version__} | python {platform.python_version()}"
-          f" | {'GPU: ' + torch.cuda.get_device_name(0) if torch.cuda.is_available() else 'CPU only'}")
+    gpu = f"GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
+    print(f"facecure_lib {__version__} | torch {torch.__version__} | "
+          f"python {platform.python_version()} | {gpu}")
     if major_minor < need:
         print(f"Warning: torch {torch.__version__} is older than {min_torch}; please upgrade.")

@@ -39,16 +39,22 @@ def surrogate_names(attack: str, profile: str) -> list[str]:
     return list(SURROGATES[profile][attack])
 
 
-def load_surrogates(attack: str, scenario: Scenario, device: torch.device | None = None,
-                    progress: bool = True) -> list[Extractor]:
+def load_surrogates(
+    attack: str, scenario: Scenario, device: torch.device | None = None, progress: bool = True
+) -> list[Extractor]:
     """Load (train on a cache miss) the surrogates of an attack."""
-    return [load_extractor(n, scenario, device, progress) for n in surrogate_names(attack, scenario.profile)]
+    return [
+        load_extractor(n, scenario, device, progress)
+        for n in surrogate_names(attack, scenario.profile)
+    ]
 
 
 def target_pool(scenario: Scenario, per_identity: int = 4) -> dict[int, torch.Tensor]:
     """Candidate target identities for Fawkes v0.3: a few pictures of each public identity."""
-    return {int(i): scenario.ds.float_images(scenario.ds.indices_of(i)[:per_identity])
-            for i in scenario.public}
+    return {
+        int(i): scenario.ds.float_images(scenario.ds.indices_of(i)[:per_identity])
+        for i in scenario.public
+    }
 
 
 def cloak_users(
@@ -74,11 +80,27 @@ def cloak_users(
         pool = target_pool(scenario)
         out = {}
         for u in tqdm(users, desc=f"cloaking users ({attack})", disable=not progress, leave=False):
-            out[u] = cloak(attack, proto.user_train_images(u), surrogates, mode=mode,
-                           seed=seed + u, target_pool=pool, profile=scenario.profile,
-                           progress=False, **overrides).images
+            out[u] = cloak(
+                attack,
+                proto.user_train_images(u),
+                surrogates,
+                mode=mode,
+                seed=seed + u,
+                target_pool=pool,
+                profile=scenario.profile,
+                progress=False,
+                **overrides,
+            ).images
         return out
     pics = [proto.user_train_images(u) for u in users]
-    res = cloak(attack, torch.cat(pics), surrogates, mode=mode, seed=seed, profile=scenario.profile,
-                progress=progress, **overrides)
+    res = cloak(
+        attack,
+        torch.cat(pics),
+        surrogates,
+        mode=mode,
+        seed=seed,
+        profile=scenario.profile,
+        progress=progress,
+        **overrides,
+    )
     return dict(zip(users, torch.split(res.images, [len(p) for p in pics])))

@@ -24,8 +24,9 @@ class Session:
 
     def finish(self, data: dict, findings: dict, out_dir: Path | None = None) -> Path:
         """Write `results/<profile>/<notebook>.json` and print where it went."""
-        path = write_results(self.notebook, self.profile, self.seed, self.timer.elapsed(), data,
-                             findings, out_dir)
+        path = write_results(
+            self.notebook, self.profile, self.seed, self.timer.elapsed(), data, findings, out_dir
+        )
         print(f"results written to {path} ({self.timer.elapsed():.0f} s)")
         return path
 
@@ -38,9 +39,14 @@ def start(notebook: str, profile: str | None, seed: int, quiet: bool = False) ->
     set_style()
     device = get_device()
     if not quiet:
-        print(f"{notebook}: profile={profile} seed={seed} device={device} torch={torch.__version__}")
+        print(
+            f"{notebook}: profile={profile} seed={seed} device={device} torch={torch.__version__}"
+        )
         if profile == "paper" and device.type == "cpu":
-            hint = ("In Colab: Runtime > Change runtime type > GPU." if in_colab()
-                    else "No GPU found: the paper profile will be slow on a CPU.")
+            hint = (
+                "In Colab: Runtime > Change runtime type > GPU."
+                if in_colab()
+                else "No GPU found: the paper profile will be slow on a CPU."
+            )
             print(f"Hint: the paper profile wants a GPU. {hint}")
     return Session(notebook, profile, seed, device)

@@ -13,20 +13,41 @@ import torch
 
 from .config import project_root
 
-PALETTE = {"fawkes_v03": "#4C72B0", "fawkes_v10": "#DD8452", "lowkey": "#55A868",
-           "clean": "#8C8C8C", "baseline": "#C44E52", "robust": "#4C72B0"}
+PALETTE = {
+    "fawkes_v03": "#4C72B0",
+    "fawkes_v10": "#DD8452",
+    "lowkey": "#55A868",
+    "clean": "#8C8C8C",
+    "baseline": "#C44E52",
+    "robust": "#4C72B0",
+}
 
 
 def set_style() -> None:
     """One consistent look for every notebook (and a headless backend when there is no display)."""
-    if not os.environ.get("DISPLAY") and "ipykernel" not in str(matplotlib.get_backend()).lower() \
-            and matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline"):
+    if (
+        not os.environ.get("DISPLAY")
+        and "ipykernel" not in str(matplotlib.get_backend()).lower()
+        and matplotlib.get_backend().lower()
+        not in ("agg", "module://matplotlib_inline.backend_inline")
+    ):
         matplotlib.use("Agg")
-    plt.rcParams.update({
-        "figure.figsize": (7.0, 4.0), "figure.dpi": 100, "savefig.dpi": 120, "savefig.bbox": "tight",
-        "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
-        "axes.titlesize": 11, "axes.labelsize": 10, "legend.frameon": False, "font.size": 10,
-    })
+    plt.rcParams.update(
+        {
+            "figure.figsize": (7.0, 4.0),
+            "figure.dpi": 100,
+            "savefig.dpi": 120,
+            "savefig.bbox": "tight",
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.titlesize": 11,
+            "axes.labelsize": 10,
+            "legend.frameon": False,
+            "font.size": 10,
+        }
+    )
 
 
 def figures_dir() -> Path:
@@ -50,12 +71,15 @@ def to_hwc(img: torch.Tensor) -> np.ndarray:
     return img.clamp(0, 1).permute(1, 2, 0).numpy()
 
 
-def show_faces(images: torch.Tensor, titles: Sequence[str] | None = None, ncols: int = 8,
-               size: float = 1.2) -> plt.Figure:
+def show_faces(
+    images: torch.Tensor, titles: Sequence[str] | None = None, ncols: int = 8, size: float = 1.2
+) -> plt.Figure:
     """A grid of pictures with optional titles."""
     n = len(images)
     nrows = max(1, int(np.ceil(n / ncols)))
-    fig, axes = plt.subplots(nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False)
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(ncols * size, nrows * size * 1.15), squeeze=False
+    )
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i < n:
@@ -66,9 +90,14 @@ def show_faces(images: torch.Tensor, titles: Sequence[str] | None = None, ncols:
     return fig
 
 
-def grouped_bars(values: Mapping[str, Mapping[str, float]], spread: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
-                 ylabel: str = "protection rate", reference: float | None = None,
-                 reference_label: str = "clean error", title: str = "") -> plt.Figure:
+def grouped_bars(
+    values: Mapping[str, Mapping[str, float]],
+    spread: Mapping[str, Mapping[str, Sequence[float]]] | None = None,
+    ylabel: str = "protection rate",
+    reference: float | None = None,
+    reference_label: str = "clean error",
+    title: str = "",
+) -> plt.Figure:
     """Bars grouped by outer key (e.g. baseline/robust) with one bar per inner key (attack).
 
     `spread` adds per-user points over each bar, so the spread across users is visible.
@@ -84,8 +113,14 @@ def grouped_bars(values: Mapping[str, Mapping[str, float]], spread: Mapping[str,
         if spread:
             for x, g in zip(xs, groups):
                 pts = spread.get(g, {}).get(key, [])
-                ax.scatter(np.full(len(pts), x) + np.linspace(-width / 4, width / 4, len(pts)), pts,
-                           s=8, color="k", alpha=0.5, zorder=3)
+                ax.scatter(
+                    np.full(len(pts), x) + np.linspace(-width / 4, width / 4, len(pts)),
+                    pts,
+                    s=8,
+                    color="k",
+                    alpha=0.5,
+                    zorder=3,
+                )
     if reference is not None:
         ax.axhline(reference, ls="--", color=PALETTE["clean"], label=reference_label)
     ax.set_xticks(np.arange(len(groups)), groups)

@@ -42,9 +42,13 @@ def embed(
         was_training = model.training
         model.eval().to(device)
         out = []
-        for i in tqdm(range(0, len(images), batch_size), desc=f"embedding ({model.name})",
-                      disable=not progress, leave=False):
-            x = images[i:i + batch_size]
+        for i in tqdm(
+            range(0, len(images), batch_size),
+            desc=f"embedding ({model.name})",
+            disable=not progress,
+            leave=False,
+        ):
+            x = images[i : i + batch_size]
             x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
             out.append(model(x.to(device)).float().cpu())
         model.train(was_training)
@@ -83,11 +87,21 @@ class Protocol:
     attackers: list[int]
 
     @classmethod
-    def build(cls, ds: FaceDataset, identities: list[int], n_attackers: int,
-              split_seed: int = 10, attacker_seed: int = 0) -> Protocol:
+    def build(
+        cls,
+        ds: FaceDataset,
+        identities: list[int],
+        n_attackers: int,
+        split_seed: int = 10,
+        attacker_seed: int = 0,
+    ) -> Protocol:
         """Seeded split (FaceCure uses `random.seed(10)`) and a seeded choice of attackers."""
-        return cls(ds, split_per_identity(ds, 0.7, split_seed), sorted(identities),
-                   choose_attackers(sorted(identities), n_attackers, attacker_seed))
+        return cls(
+            ds,
+            split_per_identity(ds, 0.7, split_seed),
+            sorted(identities),
+            choose_attackers(sorted(identities), n_attackers, attacker_seed),
+        )
 
     def _restrict(self, idx: torch.Tensor) -> torch.Tensor:
         return idx[torch.isin(self.ds.labels[idx], torch.as_tensor(self.identities))]
@@ -130,12 +144,19 @@ class ProtectionResult:
         return 1.0 - self.clean_accuracy
 
     def to_dict(self) -> dict:
-        return {"protection_rate": self.mean, "protection_rate_per_user": list(self.per_user.values()),
-                "users": list(self.per_user), "clean_accuracy": self.clean_accuracy,
-                "clean_error": self.clean_error, "mode": self.mode}
+        return {
+            "protection_rate": self.mean,
+            "protection_rate_per_user": list(self.per_user.values()),
+            "users": list(self.per_user),
+            "clean_accuracy": self.clean_accuracy,
+            "clean_error": self.clean_error,
+            "mode": self.mode,
+        }
 
 
-def _linear_probe_predict(train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray) -> np.ndarray:
+def _linear_probe_predict(
+    train_x: np.ndarray, train_y: np.ndarray, test_x: np.ndarray
+) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(max_iter=300, C=10.0)
@@ -172,7 +193,9 @@ def evaluate_protection(
     def predict(gallery: torch.Tensor, probes: torch.Tensor) -> torch.Tensor:
         if mode == "nn":
             return nearest_neighbors(gallery, g_lab, probes, 1)[0][:, 0]
-        return torch.as_tensor(_linear_probe_predict(gallery.numpy(), g_lab.numpy(), probes.numpy()))
+        return torch.as_tensor(
+            _linear_probe_predict(gallery.numpy(), g_lab.numpy(), probes.numpy())
+        )
 
     others = ~torch.isin(p_lab, torch.as_tensor(protocol.attackers))
     clean_acc = float((predict(g_emb, p_emb[others]) == p_lab[others]).float().mean())
@@ -183,8 +206,9 @@ def evaluate_protection(
             rows = torch.nonzero(g_lab == user).flatten()
             cl = cloaks[user]
             if cl.shape[0] != rows.numel():
-                raise ValueError(f"user {user}: {cl.shape[0]} cloaked pictures for {rows.numel()} "
-                                 "scraped ones")
+                raise ValueError(
+                    f"user {user}: {cl.shape[0]} cloaked pictures for {rows.numel()} scraped ones"
+                )
             gallery[rows] = embed(model, cl, device=device)
         mine = p_lab == user
         pred = predict(gallery, p_emb[mine])
@@ -193,7 +217,9 @@ def evaluate_protection(
     return ProtectionResult(per_user, clean_acc, n_probes, mode)
 
 
-def clean_accuracy(model: Extractor, protocol: Protocol, device: torch.device | None = None) -> float:
+def clean_accuracy(
+    model: Extractor, protocol: Protocol, device: torch.device | None = None
+) -> float:
     """1-NN accuracy on every enrolled identity's probes with a clean gallery."""
     emb = embed(model, protocol.ds.images, device=device)
     g, p = protocol.gallery_idx, protocol.probe_idx

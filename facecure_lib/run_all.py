@@ -19,13 +19,22 @@ from .config import check_profile, project_root, results_dir
 
 # What the paper reports for each finding (DESIGN §5), keyed by (notebook, finding).
 PAPER = {
-    ("00_quickstart", "best clean 1-NN accuracy"): "FaceScrub 1-NN with surrogate-like extractors: ~92%",
+    (
+        "00_quickstart",
+        "best clean 1-NN accuracy",
+    ): "FaceScrub 1-NN with surrogate-like extractors: ~92%",
     ("02_adaptive_robust_training", "baseline protection"): "55-77% (all three attacks)",
     ("02_adaptive_robust_training", "robust protection"): "5-8% (no higher than clean error)",
     ("03_detection", "detection accuracy"): "99.1-99.8% (Fawkes), 99.8% (LowKey)",
     ("03_detection", "transfer accuracy"): "Fawkes->LowKey 99.4%, LowKey->Fawkes high 71.9%",
-    ("04_oblivious_timeline", "protection on newest model"): "LowKey 0-29% on (fine-tuned) CLIP; Fawkes 0% on MagFace",
-    ("05_top2_and_thresholding", "combined systems"): "match the accurate model's accuracy while robust",
+    (
+        "04_oblivious_timeline",
+        "protection on newest model",
+    ): "LowKey 0-29% on (fine-tuned) CLIP; Fawkes 0% on MagFace",
+    (
+        "05_top2_and_thresholding",
+        "combined systems",
+    ): "match the accurate model's accuracy while robust",
 }
 
 
@@ -40,9 +49,15 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, timeout: int = 180
 
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    pm.execute_notebook(str(path), str(out_dir / path.name), parameters=parameters,
-                        kernel_name="python3", progress_bar=False, cwd=str(path.parent),
-                        execution_timeout=timeout)
+    pm.execute_notebook(
+        str(path),
+        str(out_dir / path.name),
+        parameters=parameters,
+        kernel_name="python3",
+        progress_bar=False,
+        cwd=str(path.parent),
+        execution_timeout=timeout,
+    )
     return time.perf_counter() - start
 
 
@@ -67,33 +82,64 @@ def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
     if r:
         for side in ("baseline", "robust"):
             pr = r[side]["protection_rate"]
-            rows.append(("02_adaptive_robust_training", f"{side} protection",
-                         ", ".join(f"{k} {_fmt(v)}" for k, v in pr.items())
-                         + f" (clean error {_fmt(r[side]['clean_error'])})"))
+            rows.append(
+                (
+                    "02_adaptive_robust_training",
+                    f"{side} protection",
+                    ", ".join(f"{k} {_fmt(v)}" for k, v in pr.items())
+                    + f" (clean error {_fmt(r[side]['clean_error'])})",
+                )
+            )
     r = load("03_detection")
     if r:
-        rows.append(("03_detection", "detection accuracy",
-                     ", ".join(f"{k} {_fmt(v['accuracy'])}" for k, v in r["detection"].items())))
-        rows.append(("03_detection", "transfer accuracy",
-                     ", ".join(f"{k} {_fmt(v['accuracy'])}" for k, v in r["transfer"].items())))
+        rows.append(
+            (
+                "03_detection",
+                "detection accuracy",
+                ", ".join(f"{k} {_fmt(v['accuracy'])}" for k, v in r["detection"].items()),
+            )
+        )
+        rows.append(
+            (
+                "03_detection",
+                "transfer accuracy",
+                ", ".join(f"{k} {_fmt(v['accuracy'])}" for k, v in r["transfer"].items()),
+            )
+        )
     r = load("04_oblivious_timeline")
     if r:
         newest = r["timeline"][-1]
-        rows.append(("04_oblivious_timeline", "protection on newest model",
-                     f"{newest['model']}: " + ", ".join(f"{k} {_fmt(v)}" for k, v in
-                                                        newest["protection_rate"].items())))
+        rows.append(
+            (
+                "04_oblivious_timeline",
+                "protection on newest model",
+                f"{newest['model']}: "
+                + ", ".join(f"{k} {_fmt(v)}" for k, v in newest["protection_rate"].items()),
+            )
+        )
     r = load("05_top2_and_thresholding")
     if r:
-        rows.append(("05_top2_and_thresholding", "combined systems",
-                     "; ".join(f"{k}: acc {_fmt(v['clean_accuracy'])}, prot {_fmt(v['protection_rate'])}"
-                               for k, v in r["systems"].items())))
+        rows.append(
+            (
+                "05_top2_and_thresholding",
+                "combined systems",
+                "; ".join(
+                    f"{k}: acc {_fmt(v['clean_accuracy'])}, prot {_fmt(v['protection_rate'])}"
+                    for k, v in r["systems"].items()
+                ),
+            )
+        )
     return [(nb, what, ours, PAPER.get((nb, what), "")) for nb, what, ours in rows]
 
 
 def write_summary(profile: str, timings: dict[str, float], path: Path) -> str:
     """Markdown summary: per-notebook runtimes, then our findings beside the paper's."""
-    lines = [f"# FaceCure Tutorials — {profile} profile summary", "",
-             "| notebook | wall time (s) |", "|---|---|"]
+    lines = [
+        f"# FaceCure Tutorials — {profile} profile summary",
+        "",
+        "| notebook | wall time (s) |",
+        "|---|---|",
+    ]
     lines += [f"| {k} | {v:.0f} |" for k, v in timings.items()]
     lines += ["", "| notebook | finding | ours | paper |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary_rows(profile)]
@@ -122,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     timings = {}
     for nb in todo:
         print(f"running {nb.name} ...", flush=True)
-        timings[nb.stem] = run_notebook(nb, out / "notebooks", {"PROFILE": profile, "SEED": args.seed})
+        timings[nb.stem] = run_notebook(
+            nb, out / "notebooks", {"PROFILE": profile, "SEED": args.seed}
+        )
         print(f"  done in {timings[nb.stem]:.0f} s", flush=True)
     print(write_summary(profile, timings, out / "SUMMARY.md"))
     return 0

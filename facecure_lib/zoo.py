@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import torch
 from tqdm.auto import tqdm
 
-from .cache import artefact_path, config_hash, load_tensors, save_tensors, CacheCorruption
+from .cache import CacheCorruption, artefact_path, config_hash, load_tensors, save_tensors
 from .config import get_device
 from .models.base import Extractor, ExtractorInfo
 from .models.train import Recipe, fit, freeze, new_extractor
@@ -33,45 +33,102 @@ class ZooEntry:
     parent: str | None = None
 
 
-def _info(name: str, era: int, year: int, recipe: Recipe, stands_for: str, notes: str) -> ExtractorInfo:
-    return ExtractorInfo(name=name, profile="quick", era=era, year=year, input_size=recipe.input_size,
-                         embedding_dim=recipe.embedding_dim, recipe=_describe(recipe),
-                         stands_for=stands_for, notes=notes)
+def _info(
+    name: str, era: int, year: int, recipe: Recipe, stands_for: str, notes: str
+) -> ExtractorInfo:
+    return ExtractorInfo(
+        name=name,
+        profile="quick",
+        era=era,
+        year=year,
+        input_size=recipe.input_size,
+        embedding_dim=recipe.embedding_dim,
+        recipe=_describe(recipe),
+        stands_for=stands_for,
+        notes=notes,
+    )
 
 
 def _describe(r: Recipe) -> str:
     return f"{r.arch}{list(r.widths)} {r.loss} loss, {r.augment} augmentation, {r.steps} steps"
 
 
-def _entry(name: str, era: int, year: int, recipe: Recipe, stands_for: str, notes: str,
-           parent: str | None = None) -> ZooEntry:
+def _entry(
+    name: str,
+    era: int,
+    year: int,
+    recipe: Recipe,
+    stands_for: str,
+    notes: str,
+    parent: str | None = None,
+) -> ZooEntry:
     return ZooEntry(_info(name, era, year, recipe, stands_for, notes), recipe, parent)
 
 
-QUICK_ZOO: dict[str, ZooEntry] = {e.info.name: e for e in [
-    _entry("era1_softmax", 1, 2015, _CNN.with_(loss="softmax", seed=1),
-           "WebFace-era CNN (the Fawkes v0.3 surrogate)",
-           "plain softmax classifier on the public identities"),
-    _entry("era1_softmax_seed2", 1, 2015, _CNN.with_(loss="softmax", seed=2),
-           "seed control: the era-1 recipe with another seed",
-           "tells 'a newer technique' apart from 'any other model'"),
-    _entry("era2_cosface", 2, 2018, _CNN.with_(loss="cosface", margin=0.25, seed=3),
-           "FaceNet/VGGFace2-era model (a Fawkes v1.0 surrogate)",
-           "large-margin cosine loss"),
-    _entry("era3_arcface", 3, 2019, _RES.with_(loss="arcface", margin=0.3, seed=4),
-           "ArcFace-era ResNet (a Fawkes v1.0 surrogate)",
-           "residual architecture, additive angular margin"),
-    _entry("era4_robust_aug", 4, 2021, _RES.with_(loss="arcface", augment="noise_blur", seed=5),
-           "MagFace-era model trained with heavy augmentation",
-           "noise, blur, colour and geometric augmentation"),
-    _entry("generic_ssl", 5, 2021, _CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=6),
-           "zero-shot CLIP: a generic model trained without identity labels",
-           "SimCLR contrastive learning on unlabelled pictures"),
-    _entry("generic_tuned", 6, 2022, _CNN.with_(loss="cosface", widths=(24, 48, 96, 128), margin=0.25,
-                                                 steps=250, lr=1e-3, seed=7),
-           "CLIP fine-tuned on faces (descends from generic_ssl)",
-           "generic_ssl fine-tuned with identity labels", parent="generic_ssl"),
-]}
+QUICK_ZOO: dict[str, ZooEntry] = {
+    e.info.name: e
+    for e in [
+        _entry(
+            "era1_softmax",
+            1,
+            2015,
+            _CNN.with_(loss="softmax", seed=1),
+            "WebFace-era CNN (the Fawkes v0.3 surrogate)",
+            "plain softmax classifier on the public identities",
+        ),
+        _entry(
+            "era1_softmax_seed2",
+            1,
+            2015,
+            _CNN.with_(loss="softmax", seed=2),
+            "seed control: the era-1 recipe with another seed",
+            "tells 'a newer technique' apart from 'any other model'",
+        ),
+        _entry(
+            "era2_cosface",
+            2,
+            2018,
+            _CNN.with_(loss="cosface", margin=0.25, seed=3),
+            "FaceNet/VGGFace2-era model (a Fawkes v1.0 surrogate)",
+            "large-margin cosine loss",
+        ),
+        _entry(
+            "era3_arcface",
+            3,
+            2019,
+            _RES.with_(loss="arcface", margin=0.3, seed=4),
+            "ArcFace-era ResNet (a Fawkes v1.0 surrogate)",
+            "residual architecture, additive angular margin",
+        ),
+        _entry(
+            "era4_robust_aug",
+            4,
+            2021,
+            _RES.with_(loss="arcface", augment="noise_blur", seed=5),
+            "MagFace-era model trained with heavy augmentation",
+            "noise, blur, colour and geometric augmentation",
+        ),
+        _entry(
+            "generic_ssl",
+            5,
+            2021,
+            _CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=6),
+            "zero-shot CLIP: a generic model trained without identity labels",
+            "SimCLR contrastive learning on unlabelled pictures",
+        ),
+        _entry(
+            "generic_tuned",
+            6,
+            2022,
+            _CNN.with_(
+                loss="cosface", widths=(24, 48, 96, 128), margin=0.25, steps=250, lr=1e-3, seed=7
+            ),
+            "CLIP fine-tuned on faces (descends from generic_ssl)",
+            "generic_ssl fine-tuned with identity labels",
+            parent="generic_ssl",
+        ),
+    ]
+}
 
 TIMELINE = ["era1_softmax", "era2_cosface", "era3_arcface", "era4_robust_aug", "generic_tuned"]
 
@@ -93,7 +150,9 @@ def info(name: str) -> ExtractorInfo:
 
     if name in PRETRAINED:
         return PRETRAINED[name].info
-    raise ValueError(f"Unknown extractor {name!r}; valid: {', '.join(list(QUICK_ZOO) + list(PRETRAINED))}")
+    raise ValueError(
+        f"Unknown extractor {name!r}; valid: {', '.join(list(QUICK_ZOO) + list(PRETRAINED))}"
+    )
 
 
 def model_key(name: str, scenario: Scenario) -> dict:
@@ -119,8 +178,10 @@ def load_extractor(
         from .models.pretrained import PRETRAINED, load_pretrained
 
         if name not in PRETRAINED:
-            raise ValueError(f"Unknown extractor {name!r}; valid: "
-                             f"{', '.join(list(QUICK_ZOO) + list(PRETRAINED))}")
+            raise ValueError(
+                f"Unknown extractor {name!r}; valid: "
+                f"{', '.join(list(QUICK_ZOO) + list(PRETRAINED))}"
+            )
         return load_pretrained(name, weights_path=weights_path, device=device).extractor
     if scenario is None:
         raise ValueError(f"{name!r} is trained on a scenario's public identities: pass scenario=")
@@ -143,14 +204,24 @@ def load_extractor(
         model.load_state_dict(parent.state_dict())
         for p in model.parameters():
             p.requires_grad_(True)
-    fit(model, scenario.public_images, scenario.public_labels, entry.recipe, device, progress,
-        desc=f"training {name}")
+    fit(
+        model,
+        scenario.public_images,
+        scenario.public_labels,
+        entry.recipe,
+        device,
+        progress,
+        desc=f"training {name}",
+    )
     save_tensors(path, model.state_dict(), {"name": name, "key": model_key(name, scenario)})
     return freeze(model).to(device)
 
 
-def load_zoo(names: list[str], scenario: Scenario, device: torch.device | None = None,
-             progress: bool = True) -> dict[str, Extractor]:
+def load_zoo(
+    names: list[str], scenario: Scenario, device: torch.device | None = None, progress: bool = True
+) -> dict[str, Extractor]:
     """Several extractors at once (each trained only on a cache miss)."""
-    return {n: load_extractor(n, scenario, device, progress)
-            for n in tqdm(names, desc="extractor zoo", disable=not progress, leave=False)}
+    return {
+        n: load_extractor(n, scenario, device, progress)
+        for n in tqdm(names, desc="extractor zoo", disable=not progress, leave=False)
+    }

@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 REPO = "facecure/facecure-tutorials"
 
-SETUP = '''# Setup. In Colab this installs the package (Colab's own torch is kept: never reinstall it).
+SETUP = """# Setup. In Colab this installs the package (Colab's own torch is kept: never reinstall it).
 import sys
 
 if "google.colab" in sys.modules:
@@ -25,7 +25,7 @@ if "google.colab" in sys.modules:
 import facecure_lib
 from facecure_lib.config import check_versions
 
-check_versions()'''.replace("{repo}", REPO)
+check_versions()""".replace("{repo}", REPO)
 
 
 def badge(stem: str) -> str:
@@ -43,7 +43,11 @@ def write_notebook(path: str | Path, title_md: str, cells: list[tuple[str, str]]
     if os.environ.get("FACECURE_NB_OUT"):
         path = Path(os.environ["FACECURE_NB_OUT"]) / path.name
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nb.metadata["language_info"] = {"name": "python"}
     nb.cells.append(new_markdown_cell(f"{title_md}\n\n{badge(path.stem)}"))
     nb.cells.append(new_code_cell(SETUP))

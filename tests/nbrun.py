@@ -33,9 +33,14 @@ def run_notebook(stem: str, **parameters) -> dict:
     os.environ["FACECURE_RESULTS"] = str(out_dir)
     os.environ.setdefault("FACECURE_FIGURES", str(results_root() / "figures"))
     try:
-        pm.execute_notebook(str(NOTEBOOKS / f"{stem}.ipynb"), str(out_dir / f"{stem}.ipynb"),
-                            parameters=params, kernel_name="python3", progress_bar=False,
-                            cwd=str(NOTEBOOKS))
+        pm.execute_notebook(
+            str(NOTEBOOKS / f"{stem}.ipynb"),
+            str(out_dir / f"{stem}.ipynb"),
+            parameters=params,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(NOTEBOOKS),
+        )
     finally:
         if env_before is None:
             os.environ.pop("FACECURE_RESULTS", None)
@@ -45,7 +50,9 @@ def run_notebook(stem: str, **parameters) -> dict:
     assert path.exists(), f"{stem} ran but wrote no results file at {path}"
     data = json.loads(path.read_text())
     executed = json.loads((out_dir / f"{stem}.ipynb").read_text())
-    n_run = sum(1 for c in executed["cells"] if c["cell_type"] == "code" and c.get("execution_count"))
+    n_run = sum(
+        1 for c in executed["cells"] if c["cell_type"] == "code" and c.get("execution_count")
+    )
     n_code = sum(1 for c in executed["cells"] if c["cell_type"] == "code")
     assert n_run == n_code, f"{stem}: only {n_run} of {n_code} code cells executed"
     _RUNS[key] = data

@@ -3,7 +3,12 @@ import time
 import pytest
 import torch
 
-from facecure_lib.data.dataset import choose_attackers, split_per_identity, split_public_private, subset
+from facecure_lib.data.dataset import (
+    choose_attackers,
+    split_per_identity,
+    split_public_private,
+    subset,
+)
 from facecure_lib.data.generate import generate_faces
 
 
@@ -42,7 +47,9 @@ def test_generation_speed(tmp_cache):
     assert time.perf_counter() - t0 < 30.0
 
 
-@pytest.mark.parametrize("arg", [{"n_identities": 1}, {"pictures_per_identity": 0}, {"image_size": 8}])
+@pytest.mark.parametrize(
+    "arg", [{"n_identities": 1}, {"pictures_per_identity": 0}, {"image_size": 8}]
+)
 def test_bad_sizes_are_rejected(arg, tmp_cache):
     with pytest.raises(ValueError, match="must be an integer"):
         generate_faces(**{"n_identities": 4, "pictures_per_identity": 4, **arg})

@@ -15,7 +15,9 @@ def test_profile_typo():
         start("00_quickstart", "qiuck", 0, quiet=True)
 
 
-@pytest.mark.parametrize("kw", [{"n_identities": -5}, {"pictures_per_identity": 1}, {"image_size": 4}])
+@pytest.mark.parametrize(
+    "kw", [{"n_identities": -5}, {"pictures_per_identity": 1}, {"image_size": 4}]
+)
 def test_negative_or_tiny_sizes(kw, tmp_cache):
     with pytest.raises(ValueError, match="must be an integer"):
         load_scenario("quick", **kw, progress=False)

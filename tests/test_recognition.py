@@ -1,7 +1,12 @@
 import pytest
 import torch
 
-from facecure_lib.recognition import Protocol, clean_accuracy, evaluate_protection, nearest_neighbors
+from facecure_lib.recognition import (
+    Protocol,
+    clean_accuracy,
+    evaluate_protection,
+    nearest_neighbors,
+)
 
 from .helpers import colour_dataset, mean_colour_extractor
 

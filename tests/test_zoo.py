@@ -13,14 +13,28 @@ def tiny_zoo(monkeypatch, tmp_cache):
     entries = {
         "tiny_a": zoo._entry("tiny_a", 1, 2015, TINY.with_(loss="cosface"), "test", "test"),
         "tiny_ssl": zoo._entry("tiny_ssl", 2, 2016, TINY.with_(loss="simclr", seed=1), "t", "t"),
-        "tiny_child": zoo._entry("tiny_child", 3, 2017, TINY.with_(loss="arcface", arch="resnet",
-                                                                   widths=(8, 8, 8), seed=2), "t", "t"),
-        "tiny_tuned": zoo._entry("tiny_tuned", 4, 2018, TINY.with_(loss="softmax", seed=3), "t", "t",
-                                 parent="tiny_ssl"),
+        "tiny_child": zoo._entry(
+            "tiny_child",
+            3,
+            2017,
+            TINY.with_(loss="arcface", arch="resnet", widths=(8, 8, 8), seed=2),
+            "t",
+            "t",
+        ),
+        "tiny_tuned": zoo._entry(
+            "tiny_tuned", 4, 2018, TINY.with_(loss="softmax", seed=3), "t", "t", parent="tiny_ssl"
+        ),
     }
     monkeypatch.setattr(zoo, "QUICK_ZOO", entries)
-    sc = load_scenario("quick", seed=0, n_identities=10, pictures_per_identity=5, n_public=6,
-                       n_attackers=2, progress=False)
+    sc = load_scenario(
+        "quick",
+        seed=0,
+        n_identities=10,
+        pictures_per_identity=5,
+        n_public=6,
+        n_attackers=2,
+        progress=False,
+    )
     return sc
 
 

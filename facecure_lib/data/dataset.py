@@ -43,7 +43,9 @@ class FaceDataset:
     def image_size(self) -> int:
         return int(self.images.shape[-1])
 
-    def float_images(self, idx: torch.Tensor | np.ndarray | list[int] | None = None) -> torch.Tensor:
+    def float_images(
+        self, idx: torch.Tensor | np.ndarray | list[int] | None = None
+    ) -> torch.Tensor:
         """Pictures (all, or the given indices) as float32 in [0, 1]."""
         imgs = self.images if idx is None else self.images[torch.as_tensor(idx, dtype=torch.long)]
         return imgs.float().div_(255.0)
@@ -58,8 +60,13 @@ class FaceDataset:
 
     def summary(self) -> dict:
         """The `data` block of a results file."""
-        return {"name": self.name, "identities": self.n_identities, "images": len(self),
-                "image_size": self.image_size, "fingerprint": self.fingerprint()}
+        return {
+            "name": self.name,
+            "identities": self.n_identities,
+            "images": len(self),
+            "image_size": self.image_size,
+            "fingerprint": self.fingerprint(),
+        }
 
 
 @dataclass(frozen=True)
@@ -84,16 +91,21 @@ def split_per_identity(ds: FaceDataset, train_frac: float = 0.7, seed: int = 10)
         if len(idx) < 2:
             raise ValueError(
                 f"identity {ds.identities[label]!r} has {len(idx)} picture(s); a 70/30 split "
-                "needs at least 2 per identity.")
+                "needs at least 2 per identity."
+            )
         idx = rng.permutation(idx)
         k = min(max(1, int(round(train_frac * len(idx)))), len(idx) - 1)
         train.append(idx[:k])
         test.append(idx[k:])
-    return Split(torch.as_tensor(np.sort(np.concatenate(train))),
-                 torch.as_tensor(np.sort(np.concatenate(test))))
+    return Split(
+        torch.as_tensor(np.sort(np.concatenate(train))),
+        torch.as_tensor(np.sort(np.concatenate(test))),
+    )
 
 
-def split_public_private(n_identities: int, n_public: int, seed: int = 0) -> tuple[list[int], list[int]]:
+def split_public_private(
+    n_identities: int, n_public: int, seed: int = 0
+) -> tuple[list[int], list[int]]:
     """Seeded split of identity labels into public (trainer's own data) and private ones."""
     if not 0 < n_public < n_identities:
         raise ValueError(f"n_public must be between 1 and {n_identities - 1}, got {n_public}")
@@ -116,6 +128,11 @@ def subset(ds: FaceDataset, labels: list[int], name: str | None = None) -> FaceD
     mask = torch.isin(ds.labels, torch.as_tensor(labels))
     idx = torch.nonzero(mask).flatten()
     new_labels = torch.as_tensor([remap[int(v)] for v in ds.labels[idx]])
-    return FaceDataset(name or ds.name, ds.images[idx], new_labels,
-                       [ds.identities[i] for i in labels],
-                       [ds.paths[i] for i in idx.tolist()] if ds.paths else None, dict(ds.meta))
+    return FaceDataset(
+        name or ds.name,
+        ds.images[idx],
+        new_labels,
+        [ds.identities[i] for i in labels],
+        [ds.paths[i] for i in idx.tolist()] if ds.paths else None,
+        dict(ds.meta),
+    )

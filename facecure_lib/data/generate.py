@@ -23,12 +23,29 @@ from .dataset import FaceDataset
 
 GENERATOR_VERSION = 3
 
-_SKIN = torch.tensor([[0.98, 0.85, 0.74], [0.93, 0.76, 0.62], [0.84, 0.64, 0.48],
-                      [0.70, 0.50, 0.36], [0.52, 0.36, 0.25], [0.38, 0.26, 0.18]])
-_HAIR = torch.tensor([[0.08, 0.06, 0.05], [0.25, 0.16, 0.09], [0.45, 0.30, 0.16],
-                      [0.75, 0.60, 0.35], [0.55, 0.20, 0.10], [0.60, 0.60, 0.60]])
-_IRIS = torch.tensor([[0.30, 0.18, 0.08], [0.15, 0.30, 0.55], [0.25, 0.45, 0.30],
-                      [0.10, 0.07, 0.05]])
+_SKIN = torch.tensor(
+    [
+        [0.98, 0.85, 0.74],
+        [0.93, 0.76, 0.62],
+        [0.84, 0.64, 0.48],
+        [0.70, 0.50, 0.36],
+        [0.52, 0.36, 0.25],
+        [0.38, 0.26, 0.18],
+    ]
+)
+_HAIR = torch.tensor(
+    [
+        [0.08, 0.06, 0.05],
+        [0.25, 0.16, 0.09],
+        [0.45, 0.30, 0.16],
+        [0.75, 0.60, 0.35],
+        [0.55, 0.20, 0.10],
+        [0.60, 0.60, 0.60],
+    ]
+)
+_IRIS = torch.tensor(
+    [[0.30, 0.18, 0.08], [0.15, 0.30, 0.55], [0.25, 0.45, 0.30], [0.10, 0.07, 0.05]]
+)
 
 
 def _identity_traits(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
@@ -42,17 +59,33 @@ def _identity_traits(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         return (palette[idx] + jitter * torch.randn(n, 3, generator=g)).clamp(0.02, 1.0)
 
     return {
-        "face_w": u(0.50, 0.66), "face_h": u(0.64, 0.80), "chin": u(1.6, 2.6),
-        "skin": pick(_SKIN, 0.05), "hair": pick(_HAIR, 0.06),
-        "hairline": u(-0.62, -0.30), "hair_volume": u(0.02, 0.22), "hair_side": u(-0.2, 0.6),
+        "face_w": u(0.50, 0.66),
+        "face_h": u(0.64, 0.80),
+        "chin": u(1.6, 2.6),
+        "skin": pick(_SKIN, 0.05),
+        "hair": pick(_HAIR, 0.06),
+        "hairline": u(-0.62, -0.30),
+        "hair_volume": u(0.02, 0.22),
+        "hair_side": u(-0.2, 0.6),
         "bald": (torch.rand(n, generator=g) < 0.08).float(),
-        "eye_dx": u(0.19, 0.30), "eye_y": u(-0.16, -0.02), "eye_w": u(0.08, 0.13),
-        "eye_h": u(0.035, 0.06), "iris": pick(_IRIS, 0.05),
-        "brow_dy": u(0.07, 0.14), "brow_t": u(0.012, 0.035), "brow_tilt": u(-0.35, 0.35),
-        "nose_len": u(0.14, 0.28), "nose_w": u(0.05, 0.10),
-        "mouth_y": u(0.30, 0.44), "mouth_w": u(0.14, 0.28), "lip_t": u(0.02, 0.05),
-        "lip": (torch.tensor([0.70, 0.32, 0.32]) + 0.08 * torch.randn(n, 3, generator=g)).clamp(0, 1),
-        "mole": (torch.rand(n, generator=g) < 0.4).float(), "mole_xy": u(-0.5, 0.5, 2),
+        "eye_dx": u(0.19, 0.30),
+        "eye_y": u(-0.16, -0.02),
+        "eye_w": u(0.08, 0.13),
+        "eye_h": u(0.035, 0.06),
+        "iris": pick(_IRIS, 0.05),
+        "brow_dy": u(0.07, 0.14),
+        "brow_t": u(0.012, 0.035),
+        "brow_tilt": u(-0.35, 0.35),
+        "nose_len": u(0.14, 0.28),
+        "nose_w": u(0.05, 0.10),
+        "mouth_y": u(0.30, 0.44),
+        "mouth_w": u(0.14, 0.28),
+        "lip_t": u(0.02, 0.05),
+        "lip": (torch.tensor([0.70, 0.32, 0.32]) + 0.08 * torch.randn(n, 3, generator=g)).clamp(
+            0, 1
+        ),
+        "mole": (torch.rand(n, generator=g) < 0.4).float(),
+        "mole_xy": u(-0.5, 0.5, 2),
         "glasses": (torch.rand(n, generator=g) < 0.25).float(),
         "beard": (torch.rand(n, generator=g) < 0.2).float(),
         "pattern": torch.randn(n, 1, 6, 6, generator=g),
@@ -67,12 +100,22 @@ def _picture_params(n: int, g: torch.Generator) -> dict[str, torch.Tensor]:
         return lo + (hi - lo) * torch.rand(n, *shape, generator=g)
 
     return {
-        "yaw": u(-0.35, 0.35), "roll": u(-0.30, 0.30), "scale": u(0.95, 1.20),
-        "shift": u(-0.10, 0.10, 2), "light_dir": u(0, 2 * math.pi), "light": u(0.0, 0.35),
-        "bright": u(0.80, 1.15), "contrast": u(0.80, 1.15), "cast": 0.05 * torch.randn(n, 3, generator=g),
-        "smile": u(-0.06, 0.10), "open": u(0.45, 1.0),
-        "bg": torch.rand(n, 3, 4, 4, generator=g), "bg_tex": u(0.02, 0.10),
-        "skin_tex": u(0.02, 0.06), "blur": u(0.0, 1.0), "noise": u(0.0, 0.03),
+        "yaw": u(-0.35, 0.35),
+        "roll": u(-0.30, 0.30),
+        "scale": u(0.95, 1.20),
+        "shift": u(-0.10, 0.10, 2),
+        "light_dir": u(0, 2 * math.pi),
+        "light": u(0.0, 0.35),
+        "bright": u(0.80, 1.15),
+        "contrast": u(0.80, 1.15),
+        "cast": 0.05 * torch.randn(n, 3, generator=g),
+        "smile": u(-0.06, 0.10),
+        "open": u(0.45, 1.0),
+        "bg": torch.rand(n, 3, 4, 4, generator=g),
+        "bg_tex": u(0.02, 0.10),
+        "skin_tex": u(0.02, 0.06),
+        "blur": u(0.0, 1.0),
+        "noise": u(0.0, 0.03),
         "glasses_off": (torch.rand(n, generator=g) < 0.15).float(),
     }
 
@@ -82,7 +125,9 @@ def _soft(d: torch.Tensor, edge: float) -> torch.Tensor:
     return torch.sigmoid(-d / edge)
 
 
-def _ellipse(x: torch.Tensor, y: torch.Tensor, cx, cy, a, b, p: float | torch.Tensor = 2.0) -> torch.Tensor:
+def _ellipse(
+    x: torch.Tensor, y: torch.Tensor, cx, cy, a, b, p: float | torch.Tensor = 2.0
+) -> torch.Tensor:
     """Approximate signed distance to a superellipse (negative inside), in face units."""
     r = ((x - cx).abs() / a) ** p + ((y - cy).abs() / b) ** p
     return (r ** (1.0 / p) - 1.0) * torch.minimum(torch.as_tensor(a), torch.as_tensor(b))
@@ -93,8 +138,9 @@ def _col(v: torch.Tensor) -> torch.Tensor:
     return v.view(-1, 1, 1)
 
 
-def _render(tr: dict[str, torch.Tensor], pp: dict[str, torch.Tensor], size: int,
-            g: torch.Generator) -> torch.Tensor:
+def _render(
+    tr: dict[str, torch.Tensor], pp: dict[str, torch.Tensor], size: int, g: torch.Generator
+) -> torch.Tensor:
     """Render pictures (one row of traits per picture) to float [N, 3, size, size] in [0, 1]."""
     n = pp["yaw"].shape[0]
     lin = torch.linspace(-1, 1, size)
@@ -138,8 +184,10 @@ def _render(tr: dict[str, torch.Tensor], pp: dict[str, torch.Tensor], size: int,
     pores = F.avg_pool2d(pores, 3, 1, 1) * 2.0
     ldx, ldy = _col(torch.cos(pp["light_dir"])), _col(torch.sin(pp["light_dir"]))
     shade = 1 + _col(pp["light"]) * (ldx * x + ldy * y) - 0.25 * ((fx / fw) ** 2)
-    skin_px = skin * (shade * (1 + 0.04 * pattern)).unsqueeze(1) \
+    skin_px = (
+        skin * (shade * (1 + 0.04 * pattern)).unsqueeze(1)
         + _col(pp["skin_tex"]).unsqueeze(1) * pores
+    )
     img = paint(img, face, skin_px)
 
     beard = _soft(_ellipse(fx, y, 0.0, 0.42 * fh, fw * 0.9, fh * 0.55), 0.03) * face
@@ -153,10 +201,17 @@ def _render(tr: dict[str, torch.Tensor], pp: dict[str, torch.Tensor], size: int,
         cx, cy = s * _col(tr["eye_dx"]), _col(tr["eye_y"])
         white = _soft(_ellipse(ex, y, cx, cy, ew, eh), 0.008)
         img = paint(img, white, torch.full((n, 3), 0.93))
-        img = paint(img, _soft(_ellipse(ex, y, cx + yaw * 0.04, cy, eh * 0.9 + 0.01, eh * 0.9 + 0.01), 0.008)
-                    * white, tr["iris"])
-        img = paint(img, _soft(_ellipse(ex, y, cx + yaw * 0.04, cy, 0.014, 0.014), 0.006) * white,
-                    torch.full((n, 3), 0.02))
+        img = paint(
+            img,
+            _soft(_ellipse(ex, y, cx + yaw * 0.04, cy, eh * 0.9 + 0.01, eh * 0.9 + 0.01), 0.008)
+            * white,
+            tr["iris"],
+        )
+        img = paint(
+            img,
+            _soft(_ellipse(ex, y, cx + yaw * 0.04, cy, 0.014, 0.014), 0.006) * white,
+            torch.full((n, 3), 0.02),
+        )
         # Brow: a tilted thin band above the eye.
         by = cy - _col(tr["brow_dy"]) + s * _col(tr["brow_tilt"]) * (ex - cx) * 0.5
         brow = _soft(_ellipse(ex, y, cx, by, ew * 1.2, _col(tr["brow_t"])), 0.008)
@@ -180,8 +235,11 @@ def _render(tr: dict[str, torch.Tensor], pp: dict[str, torch.Tensor], size: int,
     lips = _soft(_ellipse(ex, y, 0.0, curve, mw, lt), 0.01) * face
     img = paint(img, lips, tr["lip"])
     mx, my = _col(tr["mole_xy"][:, 0]) * fw, _col(tr["mole_xy"][:, 1]) * fh * 0.6 + 0.15
-    img = paint(img, _soft(_ellipse(ex, y, mx, my, 0.02, 0.02), 0.006) * face * _col(tr["mole"]),
-                skin * 0.35)
+    img = paint(
+        img,
+        _soft(_ellipse(ex, y, mx, my, 0.02, 0.02), 0.006) * face * _col(tr["mole"]),
+        skin * 0.35,
+    )
 
     # Photometric nuisances: brightness, contrast, colour cast, blur, sensor noise.
     mean = img.mean(dim=(1, 2, 3), keepdim=True)
@@ -196,7 +254,7 @@ def _gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """Per-picture Gaussian blur (5x5 kernel; sigma 0 leaves the picture unchanged)."""
     r = torch.arange(-2, 3, dtype=img.dtype)
     s = sigma.clamp_min(1e-3).view(-1, 1)
-    k1 = torch.exp(-(r.view(1, -1) ** 2) / (2 * s ** 2))
+    k1 = torch.exp(-(r.view(1, -1) ** 2) / (2 * s**2))
     k1 = k1 / k1.sum(dim=1, keepdim=True)  # [N, 5]
     n, c, h, w = img.shape
     x = F.pad(img.reshape(1, n * c, h, w), (2, 2, 2, 2), mode="replicate")
@@ -222,17 +280,23 @@ def generate_faces(
         val = locals()[arg]
         if not isinstance(val, int) or val < lo:
             raise ValueError(f"{arg} must be an integer >= {lo}, got {val!r}")
-    config = {"generator": GENERATOR_VERSION, "n": n_identities, "k": pictures_per_identity,
-              "size": image_size, "seed": seed}
+    config = {
+        "generator": GENERATOR_VERSION,
+        "n": n_identities,
+        "k": pictures_per_identity,
+        "size": image_size,
+        "seed": seed,
+    }
 
     def build() -> dict[str, torch.Tensor]:
         g = torch.Generator().manual_seed(seed)
         traits = _identity_traits(n_identities, g)
         labels = torch.arange(n_identities).repeat_interleave(pictures_per_identity)
         chunks, chunk = [], 400
-        for start in tqdm(range(0, len(labels), chunk), desc="generating faces",
-                          disable=not progress, leave=False):
-            lab = labels[start:start + chunk]
+        for start in tqdm(
+            range(0, len(labels), chunk), desc="generating faces", disable=not progress, leave=False
+        ):
+            lab = labels[start : start + chunk]
             tr = {k: v[lab] for k, v in traits.items()}
             pp = _picture_params(len(lab), g)
             chunks.append((_render(tr, pp, image_size, g) * 255).round().to(torch.uint8))

@@ -67,8 +67,13 @@ def augment(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
     angle = (0.2 if heavy else 0.0) * (2 * torch.rand(n, generator=g) - 1)
     flip = torch.where(torch.rand(n, generator=g) < 0.5, -1.0, 1.0)
     cos, sin = torch.cos(angle) / scale, torch.sin(angle) / scale
-    theta = torch.stack([torch.stack([cos * flip, -sin, shift[:, 0]], 1),
-                         torch.stack([sin * flip, cos, shift[:, 1]], 1)], 1)
+    theta = torch.stack(
+        [
+            torch.stack([cos * flip, -sin, shift[:, 0]], 1),
+            torch.stack([sin * flip, cos, shift[:, 1]], 1),
+        ],
+        1,
+    )
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
     if heavy:
@@ -102,7 +107,9 @@ class _MarginHead(nn.Module):
     def forward(self, emb: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         if self.loss == "softmax":
             return F.linear(emb, self.weight, self.bias)
-        cos = F.linear(F.normalize(emb, dim=1), F.normalize(self.weight, dim=1)).clamp(-1 + 1e-6, 1 - 1e-6)
+        cos = F.linear(F.normalize(emb, dim=1), F.normalize(self.weight, dim=1)).clamp(
+            -1 + 1e-6, 1 - 1e-6
+        )
         onehot = F.one_hot(labels, cos.shape[1]).bool()
         if self.loss == "cosface":
             target = cos - self.margin
@@ -142,8 +149,9 @@ def fit(
     head = None
     params = list(model.parameters())
     if recipe.loss != "simclr":
-        head = _MarginHead(recipe.embedding_dim, n_classes, recipe.loss, recipe.margin,
-                           recipe.scale).to(device)
+        head = _MarginHead(
+            recipe.embedding_dim, n_classes, recipe.loss, recipe.margin, recipe.scale
+        ).to(device)
         params += list(head.parameters())
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     warm = max(1, recipe.steps // 20)
@@ -160,8 +168,11 @@ def fit(
         if recipe.loss == "simclr":
             v1 = augment(x, "heavy", g).to(device)
             v2 = augment(x, "noise_blur", g).to(device)
-            loss = _nt_xent(model.backbone(model.preprocess(v1)),
-                            model.backbone(model.preprocess(v2)), recipe.temperature)
+            loss = _nt_xent(
+                model.backbone(model.preprocess(v1)),
+                model.backbone(model.preprocess(v2)),
+                recipe.temperature,
+            )
         else:
             xb = augment(x, recipe.augment, g).to(device)
             emb = model.backbone(model.preprocess(xb))

@@ -19,41 +19,64 @@ picture. That is the protocol of the paper (§3.2): every identity's pictures ar
 * **paper profile** (default in Colab): real faces and pretrained extractors."""
 
 CELLS = [
-    ("params", """# Parameters (papermill overrides these)
+    (
+        "params",
+        """# Parameters (papermill overrides these)
 PROFILE = None          # None -> "paper" in Colab, "quick" elsewhere
 SEED = 0
 N_IDENTITIES = None     # None -> the profile's default
 PICTURES_PER_IDENTITY = None
-EXTRACTORS = None       # None -> every extractor of the profile"""),
-    ("code", """from facecure_lib import notebook, plots, zoo
+EXTRACTORS = None       # None -> every extractor of the profile""",
+    ),
+    (
+        "code",
+        """from facecure_lib import notebook, plots, zoo
 from facecure_lib.recognition import clean_accuracy
 from facecure_lib.scenario import load_scenario
 
 session = notebook.start("00_quickstart", PROFILE, SEED)
 scenario = load_scenario(session.profile, SEED, N_IDENTITIES, PICTURES_PER_IDENTITY)
-scenario.summary()"""),
-    ("md", """## The faces
+scenario.summary()""",
+    ),
+    (
+        "md",
+        """## The faces
 In the quick profile every identity is a set of stable traits (face shape, skin and
 hair tone, eye, brow, nose and mouth geometry, marks, glasses, beard); every picture
 varies pose, scale, light, expression, background, blur and noise. Each row below is
-one identity."""),
-    ("code", """import torch
+one identity.""",
+    ),
+    (
+        "code",
+        """import torch
 
 rows = scenario.private[:4]
 idx = torch.cat([scenario.ds.indices_of(i)[:8] for i in rows])
 fig = plots.show_faces(scenario.ds.images[idx], [scenario.ds.identities[int(scenario.ds.labels[i])] for i in idx])
-plots.savefig(fig, "00_faces")"""),
-    ("md", """## The extractor zoo
+plots.savefig(fig, "00_faces")""",
+    ),
+    (
+        "md",
+        """## The extractor zoo
 Each extractor stands in for an era of face recognition. In the quick profile they are
-trained on the public identities and cached; a second run loads them in a second."""),
-    ("code", """import pandas as pd
+trained on the public identities and cached; a second run loads them in a second.""",
+    ),
+    (
+        "code",
+        """import pandas as pd
 
 names = EXTRACTORS or zoo.available(session.profile)
-pd.DataFrame([vars(zoo.info(n)) for n in names])[["name", "era", "year", "recipe", "stands_for"]]"""),
-    ("code", """models = zoo.load_zoo(names, scenario, session.device)
+pd.DataFrame([vars(zoo.info(n)) for n in names])[["name", "era", "year", "recipe", "stands_for"]]""",
+    ),
+    (
+        "code",
+        """models = zoo.load_zoo(names, scenario, session.device)
 accuracy = {n: clean_accuracy(m, scenario.protocol, session.device) for n, m in models.items()}
-pd.Series(accuracy, name="clean 1-NN accuracy").round(3)"""),
-    ("code", """import matplotlib.pyplot as plt
+pd.Series(accuracy, name="clean 1-NN accuracy").round(3)""",
+    ),
+    (
+        "code",
+        """import matplotlib.pyplot as plt
 
 fig, ax = plt.subplots(figsize=(7, 3))
 ax.barh(list(accuracy), list(accuracy.values()), color="#4C72B0")
@@ -61,11 +84,18 @@ ax.set_xlim(0, 1)
 ax.set_xlabel(f"1-NN accuracy on {len(scenario.private)} unseen identities")
 for y, v in enumerate(accuracy.values()):
     ax.text(v + 0.01, y, f"{v:.2f}", va="center")
-plots.savefig(fig, "00_clean_accuracy")"""),
-    ("md", """The extractors never saw these identities during training: the recogniser only
-enrols them. Which recipe works best, and by how much, is printed above from this run."""),
-    ("code", """session.finish(scenario.summary(), {"clean_accuracy": accuracy,
-                                    "extractors": {n: vars(zoo.info(n)) for n in names}})"""),
+plots.savefig(fig, "00_clean_accuracy")""",
+    ),
+    (
+        "md",
+        """The extractors never saw these identities during training: the recogniser only
+enrols them. Which recipe works best, and by how much, is printed above from this run.""",
+    ),
+    (
+        "code",
+        """session.finish(scenario.summary(), {"clean_accuracy": accuracy,
+                                    "extractors": {n: vars(zoo.info(n)) for n in names}})""",
+    ),
 ]
 
 if __name__ == "__main__":
