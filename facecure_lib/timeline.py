@@ -221,48 +221,74 @@ def timeline_records(
 
 @dataclass(frozen=True)
 class Attribution:
-    """Why protection fell for one attack: a newer technique, or merely another model."""
+    """Why protection fell for one attack: a newer technique, or merely another model.
+
+    All three numbers are protection minus clean error: on the attack's own (white-box)
+    surrogates, on the *other old* models (same era or older, not surrogates; the seed control
+    is one of them), and averaged over the later, non-surrogate models of the timeline.
+    """
 
     attack: str
-    own: float  # excess protection on the attack's own (white-box) surrogate
-    seed_twin: float  # ... on the seed twin of that surrogate (same recipe, other seed)
-    newer: float  # ... averaged over later, non-surrogate models
+    own: float
+    other_old: float
+    newer: float
     verdict: str  # "newer technique", "any other model", "both", "no drop"
 
     def sentence(self) -> str:
+        o, c, n = self.own, self.other_old, self.newer
         return {
-            "no drop": f"{self.attack}: protection barely falls on later models "
-            f"(excess {self.own:.2f} on its surrogate, {self.newer:.2f} on later models).",
-            "any other model": f"{self.attack}: the seed twin of its surrogate already removes the "
-            f"protection (excess {self.own:.2f} -> {self.seed_twin:.2f}); later "
-            f"models do no better ({self.newer:.2f}), so the data supports "
-            f"'any other model', not 'a newer technique'.",
-            "newer technique": f"{self.attack}: the seed twin keeps much of the protection "
-            f"(excess {self.seed_twin:.2f}) but later models remove it "
-            f"({self.newer:.2f}): the data supports 'a newer technique'.",
-            "both": f"{self.attack}: another seed already removes part of the protection (excess "
-            f"{self.own:.2f} -> {self.seed_twin:.2f}), later models remove more "
-            f"({self.newer:.2f}): both effects are at work.",
+            "no drop": f"{self.attack}: later models do not remove the protection (excess {o:.2f} "
+            f"on its surrogates, {n:.2f} on later models; {c:.2f} on other old models): time "
+            "alone does not beat this attack here.",
+            "any other model": f"{self.attack}: other old models (the seed control among them) "
+            f"already remove the protection (excess {o:.2f} -> {c:.2f}) and later models do no "
+            f"better ({n:.2f}): the data supports 'any other model', not 'a newer technique'.",
+            "newer technique": f"{self.attack}: other old models keep the protection (excess "
+            f"{c:.2f}) but later models remove it ({n:.2f}): the data supports 'a newer "
+            "technique'.",
+            "both": f"{self.attack}: other old models remove part of the protection (excess "
+            f"{o:.2f} -> {c:.2f}) and later models remove more ({n:.2f}): both effects are "
+            "at work.",
         }[self.verdict]
 
 
 def attribute_drop(
-    attack: str, own: float, seed_twin: float, newer: float, margin: float = 0.1
+    attack: str, own: float, other_old: float, newer: float, margin: float = 0.1
 ) -> Attribution:
-    """Compare the drop in excess protection caused by a seed change with the one caused by time.
-
-    `margin` is the difference (in protection-rate points / 100) treated as real.
-    """
-    drop_seed, drop_time = own - seed_twin, own - newer
-    if drop_time <= margin and drop_seed <= margin:
+    """Tell apart the drop in excess protection caused by another model of the same era (e.g.
+    another seed) and the one caused by time. `margin` is the difference treated as real."""
+    if own - newer <= margin:
         verdict = "no drop"
-    elif seed_twin <= newer + margin:
+    elif other_old <= newer + margin:
         verdict = "any other model"
-    elif drop_seed <= margin:
+    elif own - other_old <= margin:
         verdict = "newer technique"
     else:
         verdict = "both"
-    return Attribution(attack, float(own), float(seed_twin), float(newer), verdict)
+    return Attribution(attack, float(own), float(other_old), float(newer), verdict)
+
+
+def attribution_inputs(
+    records: Sequence[Mapping],
+    seed_control: Mapping | None,
+    attack: str,
+    surrogates: Sequence[str],
+    key: str = "excess_protection",
+) -> tuple[float, float, float]:
+    """(own, other_old, newer) for `attribute_drop` from timeline records (oldest first):
+    best over the attack's surrogates; mean over non-surrogate models up to the newest
+    surrogate's position plus the seed control; mean over the models after it."""
+    names = [r["model"] for r in records]
+    pos = [names.index(s) for s in surrogates if s in names]
+    if not pos:
+        raise ValueError(f"none of {list(surrogates)} is on the timeline")
+    own = max(records[i][key][attack] for i in pos)
+    old = [r[key][attack] for r in records[: max(pos) + 1] if r["model"] not in surrogates]
+    if seed_control is not None:
+        old.append(seed_control[key][attack])
+    newer = [r[key][attack] for r in records[max(pos) + 1 :]]
+    mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
+    return own, mean(old), mean(newer)
 
 
 def unprotected_curve(
@@ -734,8 +760,9 @@ def plot_interpolation(curve: Sequence[Mapping]):
     return fig
 
 
-def vulnerable_attacks(protection_on_tuned: Mapping[str, float], clean_error: float,
-                       threshold: float = 0.3) -> list[str]:
+def vulnerable_attacks(
+    protection_on_tuned: Mapping[str, float], clean_error: float, threshold: float = 0.3
+) -> list[str]:
     """Attacks whose protection on the tuned model exceeds its clean error by `threshold`:
     only those can show the interpolation's effect (a model that resists an attack already
     has nothing to gain from interpolation)."""

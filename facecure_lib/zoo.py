@@ -11,6 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import os
+import warnings
+from pathlib import Path
+
 import torch
 from tqdm.auto import tqdm
 
@@ -196,9 +200,9 @@ def load_extractor(
             model.load_state_dict(state)
             return freeze(model).to(device)
         except (CacheCorruption, RuntimeError) as err:
-            import warnings
-
             warnings.warn(f"Retraining {name}: cached weights unusable ({err})", stacklevel=2)
+    if _load_shipped(model, key, path):
+        return freeze(model).to(device)
     if entry.parent:
         parent = load_extractor(entry.parent, scenario, device, progress)
         model.load_state_dict(parent.state_dict())
@@ -215,6 +219,33 @@ def load_extractor(
     )
     save_tensors(path, model.state_dict(), {"name": name, "key": model_key(name, scenario)})
     return freeze(model).to(device)
+
+
+SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"
+
+
+def _load_shipped(model: Extractor, key: str, cache_path: Path) -> bool:
+    """Load weights that ship with the package for this exact key (default scenario only).
+
+    The package ships the quick zoo trained on the default scenario (`scripts/ship_zoo.py`),
+    so that a cold start (Binder, CI, a fresh laptop) does not spend minutes training.
+    They are checked by sha256 and copied into the cache. `FACECURE_TRAIN_ZOO=1` ignores
+    them and trains from scratch; any other scenario always trains.
+    """
+    if os.environ.get("FACECURE_TRAIN_ZOO") == "1":
+        return False
+    shipped = SHIPPED_DIR / f"{key}.safetensors"
+    if not shipped.exists():
+        return False
+    try:
+        state, meta = load_tensors(shipped)
+        model.load_state_dict(state)
+    except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
+        warnings.warn(f"Shipped weights {shipped.name} unusable ({err}); training instead",
+                      stacklevel=3)
+        return False
+    save_tensors(cache_path, state, {**meta, "source": "shipped with facecure_lib"})
+    return True
 
 
 def load_zoo(

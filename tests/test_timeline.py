@@ -194,3 +194,14 @@ def test_setup_per_profile():
     assert len(q.timeline) >= 5 and q.seed_control and q.generic and q.tuned
     p = tl.timeline_setup("paper")
     assert p.seed_control is None and len(p.timeline) >= 1
+
+
+def test_attribution_inputs():
+    recs = [
+        {"model": m, "excess_protection": {"x": v}}
+        for m, v in (("old", 0.2), ("sur", 0.9), ("new1", 0.1), ("new2", 0.3))
+    ]
+    own, old, newer = tl.attribution_inputs(recs, {"excess_protection": {"x": 0.4}}, "x", ["sur"])
+    assert (own, old, newer) == pytest.approx((0.9, 0.3, 0.2))
+    with pytest.raises(ValueError, match="timeline"):
+        tl.attribution_inputs(recs, None, "x", ["nope"])

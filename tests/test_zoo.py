@@ -88,3 +88,30 @@ def test_training_from_scratch_is_reproducible(tiny_zoo, tmp_path, monkeypatch):
     second = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
     for (k, a), (_, b) in zip(first.state_dict().items(), second.state_dict().items()):
         assert torch.equal(a, b), k
+
+
+def test_shipped_weights_are_used_instead_of_training(tiny_zoo, tmp_path, monkeypatch):
+    import shutil
+
+    trained = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
+    key = zoo.config_hash(zoo.model_key("tiny_a", tiny_zoo))
+    shipped = tmp_path / "shipped"
+    shipped.mkdir()
+    src = zoo.artefact_path("extractor", key)
+    for suffix in (".safetensors", ".json"):
+        shutil.copyfile(src.with_suffix(suffix), shipped / f"{key}{suffix}")
+    monkeypatch.setattr(zoo, "SHIPPED_DIR", shipped)
+    monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "cold"))
+    monkeypatch.setattr(zoo, "fit", lambda *a, **k: pytest.fail("trained despite shipped weights"))
+    loaded = zoo.load_extractor("tiny_a", tiny_zoo, torch.device("cpu"), progress=False)
+    x = torch.rand(2, 3, 64, 64)
+    assert torch.equal(loaded(x), trained(x))
+    assert zoo.artefact_path("extractor", key).exists()  # copied into the cache
+
+
+def test_shipped_zoo_matches_current_recipes(tmp_cache):
+    """Every quick extractor of the default scenario ships (re-run scripts/ship_zoo.py if not)."""
+    sc = load_scenario("quick", seed=0, progress=False)
+    for name in zoo.QUICK_ZOO:
+        key = zoo.config_hash(zoo.model_key(name, sc))
+        assert (zoo.SHIPPED_DIR / f"{key}.safetensors").exists(), f"{name}: run scripts/ship_zoo.py"

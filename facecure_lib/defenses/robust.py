@@ -51,9 +51,11 @@ class RobustConfig:
     `base`: the zoo extractor the trainer starts from. `attacks`: the tools it can call
     (each in its default mode unless `modes` says otherwise). For each attack it cloaks
     `pictures_per_identity` pictures of `identities_per_attack` public identities (a different
-    seeded subset per attack, as in the paper). Fine-tuning: `steps` of `batch_size` pictures
-    drawn uniformly from clean + cloaked, random flips and small shifts (`augment`), AdamW
-    at `lr` with a cosine schedule, a linear softmax head that is discarded.
+    seeded subset per attack, as in the paper); each cloaked picture appears `cloaked_repeat`
+    times in the training set, so that batches see cloaks often enough. Fine-tuning: `steps`
+    of `batch_size` pictures drawn uniformly from clean + cloaked, random flips and small
+    shifts (`augment`), AdamW at `lr` with a cosine schedule, a linear softmax head that is
+    discarded.
     """
 
     base: str = "era2_cosface"
@@ -61,6 +63,7 @@ class RobustConfig:
     modes: tuple[tuple[str, str], ...] = ()
     identities_per_attack: int = 30
     pictures_per_identity: int = 8
+    cloaked_repeat: int = 1
     steps: int = 300
     batch_size: int = 64
     lr: float = 1e-3
@@ -183,8 +186,10 @@ def robust_training_set(
             cl_labels.append(torch.full((len(pics),), remap[ident], dtype=torch.long))
         info[attack] = {"identities": len(cloaks),
                         "pictures": int(sum(len(p) for _, p in cloaks.values()))}
+    reps = max(1, config.cloaked_repeat)
     images, labels = mix_clean_and_cloaked(scenario.public_images, scenario.public_labels,
-                                           torch.cat(cl_imgs), torch.cat(cl_labels))
+                                           torch.cat(cl_imgs).repeat(reps, 1, 1, 1),
+                                           torch.cat(cl_labels).repeat(reps))
     return images, labels, info
 
 
