@@ -55,7 +55,8 @@ class RobustConfig:
     times in the training set, so that batches see cloaks often enough. Fine-tuning: `steps`
     of `batch_size` pictures drawn uniformly from clean + cloaked, random flips and small
     shifts (`augment`), AdamW at `lr` with a cosine schedule, a linear softmax head that is
-    discarded.
+    discarded (`loss="base"` uses the base model's own head instead, e.g. CosFace's
+    normalised linear softmax head with a margin).
     """
 
     base: str = "era2_cosface"
@@ -68,6 +69,7 @@ class RobustConfig:
     batch_size: int = 64
     lr: float = 1e-3
     augment: str = "light"
+    loss: str = "softmax"
     seed: int = 0
 
     def mode_of(self, attack: str) -> str | None:
@@ -79,7 +81,8 @@ class RobustConfig:
     def recipe(self, base_recipe: Recipe | None = None) -> Recipe:
         """The fine-tuning recipe (architecture fields copied from the base model's recipe)."""
         r = base_recipe or Recipe()
-        return r.with_(loss="softmax", augment=self.augment, steps=self.steps,
+        loss = r.loss if self.loss == "base" else self.loss
+        return r.with_(loss=loss, augment=self.augment, steps=self.steps,
                        batch_size=self.batch_size, lr=self.lr, seed=1000 + self.seed)
 
 
