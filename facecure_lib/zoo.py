@@ -9,10 +9,9 @@ Paper profile: pretrained extractors (facenet-pytorch, open_clip), see `models.p
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import os
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -194,13 +193,8 @@ def load_extractor(
     key = config_hash(model_key(name, scenario))
     path = artefact_path("extractor", key)
     model = new_extractor(entry.recipe, name, cache_key=f"{name}-{key}")
-    if path.exists():
-        try:
-            state, _ = load_tensors(path)
-            model.load_state_dict(state)
-            return freeze(model).to(device)
-        except (CacheCorruption, RuntimeError) as err:
-            warnings.warn(f"Retraining {name}: cached weights unusable ({err})", stacklevel=2)
+    if load_cached_weights(model, path):
+        return freeze(model).to(device)
     if _load_shipped(model, key, path):
         return freeze(model).to(device)
     if entry.parent:
@@ -219,6 +213,19 @@ def load_extractor(
     )
     save_tensors(path, model.state_dict(), {"name": name, "key": model_key(name, scenario)})
     return freeze(model).to(device)
+
+
+def load_cached_weights(model: Extractor, path: Path) -> bool:
+    """Load cached weights into `model`; False on a miss, or (with a warning) if unusable."""
+    if not path.exists():
+        return False
+    try:
+        state, _ = load_tensors(path)
+        model.load_state_dict(state)
+        return True
+    except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
+        warnings.warn(f"Retraining {model.name}: cached weights unusable ({err})", stacklevel=3)
+        return False
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"

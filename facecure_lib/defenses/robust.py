@@ -25,11 +25,9 @@ from tqdm.auto import tqdm
 
 from ..attacks import cloak
 from ..cache import (
-    CacheCorruption,
     artefact_path,
     cached_tensors,
     config_hash,
-    load_tensors,
     save_tensors,
     tensor_hash,
 )
@@ -229,7 +227,7 @@ def train_robust_extractor(
     A miss cloaks the public subsets (cached per attack) and fine-tunes a copy of the base
     extractor. Notebook 05 calls this with the same config and gets the cached weights.
     """
-    from ..zoo import QUICK_ZOO, load_extractor
+    from ..zoo import QUICK_ZOO, load_cached_weights, load_extractor
 
     config = config or RobustConfig()
     device = device or get_device()
@@ -238,16 +236,8 @@ def train_robust_extractor(
     path = artefact_path("extractor", key)
     model = copy.deepcopy(base)
     model.name, model.cache_key = f"robust_{config.base}", f"robust_{config.base}-{key}"
-    if path.exists():
-        try:
-            state, _ = load_tensors(path)
-            model.load_state_dict(state)
-            return freeze(model).to(device)
-        except (CacheCorruption, RuntimeError) as err:
-            import warnings
-
-            warnings.warn(f"Retraining the robust extractor: cached weights unusable ({err})",
-                          stacklevel=2)
+    if load_cached_weights(model, path):
+        return freeze(model).to(device)
     images, labels, info = robust_training_set(scenario, config, device, progress)
     base_recipe = QUICK_ZOO[config.base].recipe if config.base in QUICK_ZOO else Recipe(
         embedding_dim=int(base(torch.zeros(1, 3, base.input_size, base.input_size,
