@@ -156,6 +156,43 @@ def _flags(scorer: Scorer | None, images: torch.Tensor,
     return torch.as_tensor(scorer(x)).flatten().cpu() > threshold
 
 
+@dataclass
+class _Views:
+    """Both models' embeddings of the clean gallery and probes, and the gallery's flags."""
+
+    acc_g: torch.Tensor
+    rob_g: torch.Tensor
+    g_lab: torch.Tensor
+    acc_p: torch.Tensor
+    rob_p: torch.Tensor
+    p_lab: torch.Tensor
+    flags: torch.Tensor | None
+
+
+def _views(accurate: Extractor, robust: Extractor, protocol: Protocol, detector: Scorer | None,
+           device: torch.device) -> _Views:
+    ds = protocol.ds
+    g_idx, p_idx = protocol.gallery_idx, protocol.probe_idx
+    acc_all = embed(accurate, ds.images, device=device)
+    rob_all = embed(robust, ds.images, device=device)
+    return _Views(acc_all[g_idx], rob_all[g_idx], ds.labels[g_idx], acc_all[p_idx],
+                  rob_all[p_idx], ds.labels[p_idx], _flags(detector, ds.images[g_idx]))
+
+
+def _with_cloaks(v: _Views, accurate: Extractor, robust: Extractor, detector: Scorer | None,
+                 cloaks: Mapping[int, torch.Tensor], device: torch.device):
+    """Gallery embeddings and flags with each user's scraped pictures replaced by its cloaks."""
+    ag, rg = v.acc_g.clone(), v.rob_g.clone()
+    flags = None if v.flags is None else v.flags.clone()
+    for user, cl in cloaks.items():
+        rows = torch.nonzero(v.g_lab == user).flatten()
+        ag[rows] = embed(accurate, cl, device=device)
+        rg[rows] = embed(robust, cl, device=device)
+        if flags is not None:
+            flags[rows] = _flags(detector, cl)
+    return ag, rg, flags
+
+
 def evaluate_systems(
     accurate: Extractor,
     robust: Extractor,
@@ -172,31 +209,18 @@ def evaluate_systems(
     maps float pictures to P(cloaked); a flag means P > 0.5.
     """
     device = device or get_device()
-    ds = protocol.ds
-    g_idx, p_idx = protocol.gallery_idx, protocol.probe_idx
-    acc_all = embed(accurate, ds.images, device=device)
-    rob_all = embed(robust, ds.images, device=device)
-    g_lab, p_lab = ds.labels[g_idx], ds.labels[p_idx]
-    g_flags = _flags(detector, ds.images[g_idx])
-    others = ~torch.isin(p_lab, torch.as_tensor(protocol.attackers))
-    clean = answer(acc_all[g_idx], rob_all[g_idx], g_lab, acc_all[p_idx][others],
-                   rob_all[p_idx][others], p_lab[others], g_flags)
+    v = _views(accurate, robust, protocol, detector, device)
+    others = ~torch.isin(v.p_lab, torch.as_tensor(protocol.attackers))
+    clean = answer(v.acc_g, v.rob_g, v.g_lab, v.acc_p[others], v.rob_p[others], v.p_lab[others],
+                   v.flags)
     threshold = calibrate_threshold(clean.acc_dist, max_rerouted)
     result = SystemsResult(threshold, clean)
     for attack, cloaks in cloaks_by_attack.items():
         result.protection[attack] = {}
         for user, cl in cloaks.items():
-            rows = torch.nonzero(g_lab == user).flatten()
-            ag, rg = acc_all[g_idx].clone(), rob_all[g_idx].clone()
-            ag[rows] = embed(accurate, cl, device=device)
-            rg[rows] = embed(robust, cl, device=device)
-            flags = None
-            if g_flags is not None:
-                flags = g_flags.clone()
-                flags[rows] = _flags(detector, cl)
-            mine = p_lab == user
-            ans = answer(ag, rg, g_lab, acc_all[p_idx][mine], rob_all[p_idx][mine], p_lab[mine],
-                         flags)
+            ag, rg, flags = _with_cloaks(v, accurate, robust, detector, {user: cl}, device)
+            mine = v.p_lab == user
+            ans = answer(ag, rg, v.g_lab, v.acc_p[mine], v.rob_p[mine], v.p_lab[mine], flags)
             result.protection[attack][int(user)] = {
                 s: float(1 - ans.correct(s, threshold).float().mean()) for s in SYSTEMS}
     return result
@@ -261,24 +285,13 @@ def collusion_protection(
     """Protection of each protected user when its helper's targeted cloaks and its own cloaks
     are both in the gallery: {system: {protected user: error on its clean probes}}."""
     device = device or get_device()
-    ds = protocol.ds
-    g_idx, p_idx = protocol.gallery_idx, protocol.probe_idx
-    acc_all = embed(accurate, ds.images, device=device)
-    rob_all = embed(robust, ds.images, device=device)
-    g_lab, p_lab = ds.labels[g_idx], ds.labels[p_idx]
-    g_flags = _flags(detector, ds.images[g_idx])
+    v = _views(accurate, robust, protocol, detector, device)
     out: dict[str, dict[int, float]] = {s: {} for s in SYSTEMS}
     for helper, protected in pairs:
-        ag, rg = acc_all[g_idx].clone(), rob_all[g_idx].clone()
-        flags = None if g_flags is None else g_flags.clone()
-        for user, cl in ((helper, helper_cloaks[helper]), (protected, protected_cloaks[protected])):
-            rows = torch.nonzero(g_lab == user).flatten()
-            ag[rows] = embed(accurate, cl, device=device)
-            rg[rows] = embed(robust, cl, device=device)
-            if flags is not None:
-                flags[rows] = _flags(detector, cl)
-        mine = p_lab == protected
-        ans = answer(ag, rg, g_lab, acc_all[p_idx][mine], rob_all[p_idx][mine], p_lab[mine], flags)
+        cloaks = {helper: helper_cloaks[helper], protected: protected_cloaks[protected]}
+        ag, rg, flags = _with_cloaks(v, accurate, robust, detector, cloaks, device)
+        mine = v.p_lab == protected
+        ans = answer(ag, rg, v.g_lab, v.acc_p[mine], v.rob_p[mine], v.p_lab[mine], flags)
         for s in SYSTEMS:
             out[s][int(protected)] = float(1 - ans.correct(s, threshold).float().mean())
     return out
