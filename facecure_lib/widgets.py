@@ -145,13 +145,6 @@ def build_panel(
     return p
 
 
-def panel(
-    fn: Callable[..., Any],
-    controls: Mapping[str, Any],
-    render: Callable[[Any], Any] | None = None,
-    manual: bool = False,
-    title: str = "",
-    show: bool = True,
-) -> Any:
-    """`build_panel(...)` and return the result of the default run (see `build_panel`)."""
-    return build_panel(fn, controls, render, manual, title, show).result
+def panel(fn: Callable[..., Any], controls: Mapping[str, Any], **options: Any) -> Any:
+    """`build_panel(fn, controls, **options)` and return the result of the default run."""
+    return build_panel(fn, controls, **options).result

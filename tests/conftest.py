@@ -21,3 +21,12 @@ def tmp_cache(tmp_path, monkeypatch):
     """A private, empty cache folder for one test."""
     monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "cache"))
     return tmp_path / "cache"
+
+
+@pytest.fixture
+def one_thread():
+    """Run a test's tiny models on one thread (much faster than two on a busy machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

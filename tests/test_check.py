@@ -22,12 +22,8 @@ PERSON = (20, 235, 20)  # far from every colour of colour_dataset (channels in [
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models: one thread is much faster than two on a busy machine (no contention)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_thread):
+    """Tiny models: one thread (see conftest.one_thread)."""
 
 
 def write_person(folder, n=10, colour=PERSON, cloak_colour=None, pattern="{stem}_cloaked.png",

@@ -19,11 +19,8 @@ EXTRACTORS = "era1_softmax,era2_cosface"
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+def _one_thread(one_thread):
+    """Tiny models: one thread (see conftest.one_thread)."""
 
 
 @pytest.fixture
