@@ -453,6 +453,7 @@ def _detector_cached(scenario: Scenario, train_attack: str, mode: str) -> bool:
 
 def _detector_key(scenario: Scenario, train_attack: str, mode: str) -> str:
     """The cache key `get_detector` uses (mirrors its config; tests keep the two in step)."""
+    from .attacks import attack_fingerprint
     from .cache import config_hash
     from .defenses import detection as dt
     from .experiments import load_surrogates, surrogate_names
@@ -469,7 +470,8 @@ def _detector_key(scenario: Scenario, train_attack: str, mode: str) -> str:
            "users": dt.scenario_users(scenario, sizes, scenario.seed)[0],
            "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
            "data": scenario.ds.fingerprint(), "surrogates": keys, "seed": scenario.seed,
-           "profile": scenario.profile, "key": key}
+           "profile": scenario.profile, "key": key,
+           "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile)}
     return config_hash({**cfg, "version": dt.DETECTOR_VERSION})
 
 

@@ -304,3 +304,13 @@ def test_detector_probe_uses_get_detectors_cache_key(world, monkeypatch):
     with pytest.raises(Stop):
         dt.get_detector(scenario, "fawkes_v10", "high", surrogates=surrogates, progress=False)
     assert seen and seen[0] == check._detector_key(scenario, "fawkes_v10", "high")
+
+
+def test_detector_key_follows_the_attack_version(world, monkeypatch):
+    """Detectors are trained on cloaks: a new attack version must not reuse a stale detector."""
+    from facecure_lib.attacks import api
+
+    scenario, _ = world
+    key = check._detector_key(scenario, "lowkey", "default")
+    monkeypatch.setattr(api, "ATTACK_VERSION", api.ATTACK_VERSION + 1)
+    assert check._detector_key(scenario, "lowkey", "default") != key

@@ -157,3 +157,24 @@ def test_checks_accept_solutions_and_reject_mistakes():
     for bad in (truncating, wrong_labels):
         with pytest.raises(ExerciseFailed):
             checks.check_training_set(bad)
+
+
+def test_robust_key_follows_the_attacks(tmp_cache, monkeypatch):
+    """A changed attack (parameters or algorithm version) must not reuse a stale robust model."""
+    from facecure_lib.attacks import api
+    from facecure_lib.scenario import load_scenario
+
+    sc = load_scenario("quick", 0, n_identities=12, pictures_per_identity=6, image_size=32,
+                       n_public=6, n_attackers=2, progress=False)
+    base, config = mean_colour_extractor(), robust.RobustConfig()
+    key = robust.robust_key(sc, config, base)
+    assert key == robust.robust_key(sc, config, base)
+    monkeypatch.setattr(api, "ATTACK_VERSION", api.ATTACK_VERSION + 1)
+    assert robust.robust_key(sc, config, base) != key
+    monkeypatch.undo()
+    lowkey = api.ATTACKS["lowkey"]
+    quick = {"default": {**lowkey.quick["default"], "perceptual_weight": 1.0}}
+    monkeypatch.setitem(api.ATTACKS, "lowkey", api.AttackSpec(
+        lowkey.name, lowkey.targeted, lowkey.default_mode, lowkey.modes, quick,
+        lowkey.description, lowkey.run))
+    assert robust.robust_key(sc, config, base) != key

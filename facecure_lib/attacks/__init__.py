@@ -3,12 +3,20 @@
 Entry point: `cloak(attack, images, surrogates, mode=..., seed=...)` -> `CloakResult`.
 """
 
-from .api import ATTACKS, AttackSpec, CloakResult, attack_params, attack_spec, cloak
+from .api import (
+    ATTACKS,
+    AttackSpec,
+    CloakResult,
+    attack_fingerprint,
+    attack_params,
+    attack_spec,
+    cloak,
+)
 from .blackbox import BlackBoxError, FolderCloak, blackbox_cloak, cloak_folder
 from .metrics import DSSIMTo, dssim, perturbation_report, ssim_window
 
 __all__ = [
     "ATTACKS", "AttackSpec", "BlackBoxError", "CloakResult", "DSSIMTo", "FolderCloak",
-    "attack_params", "attack_spec", "blackbox_cloak", "cloak", "cloak_folder", "dssim",
+    "attack_fingerprint", "attack_params", "attack_spec", "blackbox_cloak", "cloak", "cloak_folder", "dssim",
     "perturbation_report", "ssim_window",
 ]

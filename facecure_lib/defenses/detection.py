@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..attacks import attack_spec, cloak
+from ..attacks import attack_fingerprint, attack_spec, cloak
 from ..cache import CacheCorruption, artefact_path, config_hash, load_tensors, save_tensors
 from ..config import get_device
 from ..models.base import IMAGENET_MEAN, IMAGENET_STD, Extractor
@@ -584,7 +584,8 @@ def get_detector(
     cfg = {"backbone": recipe.backbone, "attack": attack, "mode": mode, "users": train_users,
            "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
            "data": scenario.ds.fingerprint(), "surrogates": [s.cache_key for s in surrogates],
-           "seed": seed, "profile": scenario.profile, "key": key}
+           "seed": seed, "profile": scenario.profile, "key": key,
+           "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile)}
     name = f"detector_{key}"
     det = _load_cached(config_hash({**cfg, "version": DETECTOR_VERSION}), recipe, name,
                        {"backbone": backbone_description(recipe), **cfg}, device)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from ..attacks import cloak
+from ..attacks import attack_fingerprint, cloak
 from ..cache import (
     artefact_path,
     cached_tensors,
@@ -211,8 +211,10 @@ def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dic
     for attack in config.attacks:
         names = surrogate_names(attack, scenario.profile)
         surrogates[attack] = [model_key(n, scenario) if n in QUICK_ZOO else n for n in names]
+    attacks = [attack_fingerprint(a, config.mode_of(a), scenario.profile) for a in config.attacks]
     return {"kind": "robust", "version": ROBUST_VERSION, "config": config.to_dict(),
             "base": _base_key(config.base, scenario, base), "surrogates": surrogates,
+            "attacks": attacks,
             "profile": scenario.profile, **scenario.data_key()}
 
 
