@@ -375,3 +375,16 @@ def test_plot_cloak_triplets(tmp_path):
     assert fig.axes[2].get_title() == "difference x20"
     fig.savefig(tmp_path / "triplets.png")
     assert (tmp_path / "triplets.png").stat().st_size > 0
+
+
+def test_untargeted_attacks_run_in_chunks(surrogates, monkeypatch):
+    """Chunks bound memory; the merged result covers every picture, deterministically."""
+    from facecure_lib.attacks import api
+
+    x = structured(5, 11)
+    monkeypatch.setattr(api, "CHUNK_PICTURES", 2)
+    a = cloak("fawkes_v10", x, surrogates, mode="low", steps=3, cache=False, progress=False)
+    b = cloak("fawkes_v10", x, surrogates, mode="low", steps=3, cache=False, progress=False)
+    assert a.images.shape == x.shape and torch.equal(a.images, b.images)
+    assert len(a.config["balance_c_end"]) == 5 and a.config["chunk"] == 2
+    assert (a.images - x).abs().amax() <= 15 / 255 + 1e-6

@@ -178,3 +178,28 @@ def test_robust_key_follows_the_attacks(tmp_cache, monkeypatch):
         lowkey.name, lowkey.targeted, lowkey.default_mode, lowkey.modes, quick,
         lowkey.description, lowkey.run))
     assert robust.robust_key(sc, config, base) != key
+
+
+def test_probe_head_fits_frozen_features_and_seeds_fit():
+    """The linear probe classifies separable features without touching the extractor, and
+    `fit` starts from the head it is given."""
+    from facecure_lib.models.train import Recipe, fit, new_head, probe_head
+
+    ds = colour_dataset(4, 8)
+    model = Extractor(build_backbone("cnn", (8, 8), 16),
+                      "tiny", 32, cache_key="tiny")
+    recipe = Recipe(widths=(8, 8), embedding_dim=16, input_size=32, steps=2, batch_size=8,
+                    lr=1e-3)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    head = probe_head(model, ds.images, ds.labels, recipe, steps=300, lr=5e-2)
+    assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+    with torch.no_grad():
+        emb = model.backbone(model.preprocess(ds.images.float() / 255))
+        probed = (head(emb, ds.labels).argmax(1) == ds.labels).float().mean()
+        fresh = (new_head(recipe, 4)(emb, ds.labels).argmax(1) == ds.labels).float().mean()
+    assert probed >= 0.9 and probed > fresh
+    weight = head.weight.detach().clone()
+    for p in model.parameters():
+        p.requires_grad_(True)
+    fit(model, ds.images, ds.labels, recipe, progress=False, head=head)
+    assert not torch.equal(head.weight, weight)  # the given head was trained further

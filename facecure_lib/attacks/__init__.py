@@ -17,6 +17,6 @@ from .metrics import DSSIMTo, dssim, perturbation_report, ssim_window
 
 __all__ = [
     "ATTACKS", "AttackSpec", "BlackBoxError", "CloakResult", "DSSIMTo", "FolderCloak",
-    "attack_fingerprint", "attack_params", "attack_spec", "blackbox_cloak", "cloak", "cloak_folder", "dssim",
-    "perturbation_report", "ssim_window",
+    "attack_fingerprint", "attack_params", "attack_spec", "blackbox_cloak", "cloak",
+    "cloak_folder", "dssim", "perturbation_report", "ssim_window",
 ]

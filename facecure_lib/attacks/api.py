@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 import torch
+from tqdm.auto import tqdm
 
 from ..cache import cached_tensors, config_hash, tensor_hash
 from ..config import check_profile
@@ -20,6 +21,7 @@ from .lowkey import lowkey, resolve_perceptual
 from .metrics import perturbation_report
 
 ATTACK_VERSION = 2  # bump when an algorithm changes, so cached cloaks are rebuilt
+CHUNK_PICTURES = 32  # untargeted attacks run on chunks of this many pictures (peak memory)
 
 
 @dataclass(frozen=True)
@@ -197,6 +199,7 @@ def cloak(
         "image_size": list(images.shape[-2:]), "seed": int(seed),
         "target_pool": _pool_hash(target_pool if spec.targeted else None),
         "quantized": quantized, "version": ATTACK_VERSION,
+        "chunk": None if spec.targeted else CHUNK_PICTURES,
     }
     built = []
 
@@ -217,18 +220,37 @@ def cloak(
     return CloakResult(out, perturbation_report(images, out), config, not built, seconds)
 
 
+def _merge_infos(infos: list[dict], sizes: list[int]) -> dict:
+    """One info dict for chunks of pictures: lists joined, numbers averaged by chunk size."""
+    out = dict(infos[0])
+    for k, v in out.items():
+        if isinstance(v, list):
+            out[k] = [x for info in infos for x in info[k]]
+        elif isinstance(v, float):
+            out[k] = sum(info[k] * n for info, n in zip(infos, sizes)) / sum(sizes)
+    return out
+
+
 def _run(spec: AttackSpec, images: torch.Tensor, models: list[Extractor], device: torch.device,
          params: dict, seed: int, target_pool: Mapping[Any, torch.Tensor] | None,
          progress: bool) -> tuple[torch.Tensor, dict]:
     generator = torch.Generator().manual_seed(int(seed))
-    x = images.to(device)
     with frozen(models):
-        if spec.name == "fawkes_v03":
-            out, info = spec.run(x, models[0], target_pool, generator=generator,
-                                 progress=progress, **params)
-        else:
-            out, info = spec.run(x, models, generator=generator, progress=progress, **params)
-    return out.detach().cpu(), info
+        if spec.name == "fawkes_v03":  # one target for the whole batch: never chunked
+            out, info = spec.run(images.to(device), models[0], target_pool,
+                                 generator=generator, progress=progress, **params)
+            return out.detach().cpu(), info
+        # Untargeted attacks treat pictures independently: chunks bound the memory of the
+        # backward pass (LowKey pushes 4 views of each picture through every surrogate).
+        outs, infos = [], []
+        chunks = torch.split(images, CHUNK_PICTURES)
+        for chunk in tqdm(chunks, desc=spec.name, disable=not progress or len(chunks) == 1,
+                          leave=False):
+            out, info = spec.run(chunk.to(device), models, generator=generator,
+                                 progress=progress and len(chunks) == 1, **params)
+            outs.append(out.detach().cpu())
+            infos.append(info)
+    return torch.cat(outs), _merge_infos(infos, [len(c) for c in chunks])
 
 
 def _finish(clean: torch.Tensor, out: torch.Tensor, params: dict,

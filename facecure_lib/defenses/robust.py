@@ -34,7 +34,7 @@ from ..cache import (
 from ..config import get_device
 from ..experiments import ATTACK_KEYS, load_surrogates, surrogate_names, target_pool
 from ..models.base import Extractor
-from ..models.train import Recipe, augment, fit, freeze
+from ..models.train import Recipe, augment, fit, freeze, probe_head
 from ..recognition import Protocol, embed, evaluate_protection, nearest_neighbors
 from ..scenario import Scenario
 
@@ -53,8 +53,10 @@ class RobustConfig:
     times in the training set, so that batches see cloaks often enough. Fine-tuning: `steps`
     of `batch_size` pictures drawn uniformly from clean + cloaked, random flips and small
     shifts (`augment`), AdamW at `lr` with a cosine schedule, a linear softmax head that is
-    discarded (`loss="base"` uses the base model's own head instead, e.g. CosFace's
-    normalised linear softmax head with a margin).
+    discarded (`loss="base"` uses the base model's own kind of head instead, e.g. CosFace's
+    normalised linear softmax head with a margin). The head starts from a linear probe on
+    the frozen base features (`probe_steps`; 0 = a random head), so that fine-tuning does
+    not first wreck the features it should only adjust.
     """
 
     base: str = "era2_cosface"
@@ -68,6 +70,7 @@ class RobustConfig:
     lr: float = 1e-3
     augment: str = "light"
     loss: str = "softmax"
+    probe_steps: int = 200
     seed: int = 0
 
     def mode_of(self, attack: str) -> str | None:
@@ -247,8 +250,11 @@ def train_robust_extractor(
         input_size=base.input_size)
     for p in model.parameters():
         p.requires_grad_(True)
-    fit(model, images, labels, config.recipe(base_recipe), device, progress,
-        desc=f"robust fine-tuning of {config.base}")
+    recipe = config.recipe(base_recipe)
+    head = (probe_head(model, images, labels, recipe, device, config.probe_steps)
+            if config.probe_steps > 0 and recipe.loss != "simclr" else None)
+    fit(model, images, labels, recipe, device, progress,
+        desc=f"robust fine-tuning of {config.base}", head=head)
     save_tensors(path, model.state_dict(), {"name": model.name, "training_set": info,
                                            "key": robust_key(scenario, config, base)})
     return freeze(model).to(device)

@@ -136,22 +136,20 @@ def fit(
     device: torch.device | None = None,
     progress: bool = True,
     desc: str = "training",
+    head: nn.Module | None = None,
 ) -> Extractor:
     """Train `model` in place on uint8 pictures with the recipe's loss; return it in eval mode.
 
-    Each batch slot draws a picture uniformly at random (seeded); the classification head is
-    discarded afterwards, as in the paper's robust-training recipe.
+    Each batch slot draws a picture uniformly at random (seeded); the classification head
+    (a fresh one unless `head` is given, e.g. from `probe_head`) is discarded afterwards, as
+    in the paper's robust-training recipe.
     """
     device = device or torch.device("cpu")
     g = torch.Generator().manual_seed(recipe.seed + 1)
-    n_classes = int(labels.max()) + 1
     model.to(device).train()
-    head = None
     params = list(model.parameters())
     if recipe.loss != "simclr":
-        head = _MarginHead(
-            recipe.embedding_dim, n_classes, recipe.loss, recipe.margin, recipe.scale
-        ).to(device)
+        head = (head or new_head(recipe, int(labels.max()) + 1)).to(device).train()
         params += list(head.parameters())
     opt = torch.optim.AdamW(params, lr=recipe.lr, weight_decay=recipe.weight_decay)
     warm = max(1, recipe.steps // 20)
@@ -182,6 +180,44 @@ def fit(
         opt.step()
         sched.step()
     return freeze(model)
+
+
+def new_head(recipe: Recipe, n_classes: int) -> nn.Module:
+    """A freshly initialised classification head for the recipe's loss."""
+    return _MarginHead(recipe.embedding_dim, n_classes, recipe.loss, recipe.margin, recipe.scale)
+
+
+def probe_head(
+    model: Extractor,
+    images: torch.Tensor,
+    labels: torch.Tensor,
+    recipe: Recipe,
+    device: torch.device | None = None,
+    steps: int = 200,
+    lr: float = 1e-2,
+) -> nn.Module:
+    """A head for the recipe's loss trained on the *frozen* model's embeddings (linear probe).
+
+    Starting end-to-end fine-tuning from a probed head rather than a random one keeps the
+    first, large gradients of a random head from wrecking the features (LP-FT, Kumar et al.
+    2022). Full-batch Adam on precomputed embeddings of the uint8 pictures: a second or two.
+    """
+    device = device or torch.device("cpu")
+    torch.manual_seed(recipe.seed + 2)
+    head = new_head(recipe, int(labels.max()) + 1).to(device)
+    model.to(device).eval()
+    with torch.no_grad():
+        emb = torch.cat([model.backbone(model.preprocess(images[i:i + 256].float().div(255)
+                                                          .to(device)))
+                         for i in range(0, len(images), 256)])
+    y = labels.to(device)
+    opt = torch.optim.Adam(head.parameters(), lr=lr)
+    for _ in range(steps):
+        loss = F.cross_entropy(head(emb, y), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    return head.eval()
 
 
 def freeze(model: Extractor) -> Extractor:
