@@ -49,6 +49,7 @@ student: setup
 	$(PY) -m facecure_lib.student notebooks output/student
 
 bench: setup
+	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) benchmarks/run_all.py
 
 clean-cache:

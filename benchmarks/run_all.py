@@ -68,7 +68,8 @@ def main() -> None:
         parts.append(
             (
                 "Notebook suite (quick profile, cold then warm cache)",
-                [py, "benchmarks/suite.py", "--json", str(HERE / "suite.json")],
+                [py, "benchmarks/suite.py", "--json", str(HERE / "suite.json"),
+                 "--results", str(HERE.parent / "results")],
             )
         )
     lines = [

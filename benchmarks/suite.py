@@ -39,12 +39,12 @@ def _peak_rss(proc: psutil.Process, stop: threading.Event, out: dict) -> None:
     out["peak_rss_mb"] = round(peak / 2**20)
 
 
-def run_one(nb: Path, cache: Path, workdir: Path) -> dict:
+def run_one(nb: Path, cache: Path, workdir: Path, results: Path | None = None) -> dict:
     """Run one notebook in a subprocess; return wall time and the kernel's peak RSS."""
     env = {
         **os.environ,
         "FACECURE_CACHE": str(cache),
-        "FACECURE_RESULTS": str(workdir / "results"),
+        "FACECURE_RESULTS": str(results or workdir / "results"),
         "FACECURE_FIGURES": str(workdir / "figures"),
         "MPLBACKEND": "Agg",
     }
@@ -84,6 +84,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--json")
+    ap.add_argument("--results", help="keep the warm run's results files here (e.g. results)")
     args = ap.parse_args()
     nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
@@ -93,7 +94,8 @@ def main() -> None:
         cache = Path(tmp) / "cache"
         for phase in ("cold", "warm"):
             for nb in nbs:
-                row = {"phase": phase, **run_one(nb, cache, Path(tmp) / phase)}
+                keep = Path(args.results).resolve() if args.results and phase == "warm" else None
+                row = {"phase": phase, **run_one(nb, cache, Path(tmp) / phase, keep)}
                 print(json.dumps(row), flush=True)
                 rows.append(row)
     if args.json:

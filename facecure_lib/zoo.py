@@ -195,7 +195,7 @@ def load_extractor(
     model = new_extractor(entry.recipe, name, cache_key=f"{name}-{key}")
     if load_cached_weights(model, path):
         return freeze(model).to(device)
-    if _load_shipped(model, key, path):
+    if load_shipped_weights(model, key, path):
         return freeze(model).to(device)
     if entry.parent:
         parent = load_extractor(entry.parent, scenario, device, progress)
@@ -231,11 +231,12 @@ def load_cached_weights(model: Extractor, path: Path) -> bool:
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"
 
 
-def _load_shipped(model: Extractor, key: str, cache_path: Path) -> bool:
+def load_shipped_weights(model: Extractor, key: str, cache_path: Path) -> bool:
     """Load weights that ship with the package for this exact key (default scenario only).
 
-    The package ships the quick zoo trained on the default scenario (`scripts/ship_zoo.py`),
-    so that a cold start (Binder, CI, a fresh laptop) does not spend minutes training.
+    The package ships the quick zoo and notebook 02's robust extractor, trained on the
+    default scenario (`scripts/ship_zoo.py`), so that a cold start (Binder, CI, a fresh
+    laptop) does not spend minutes cloaking and training.
     They are checked by sha256 and copied into the cache. `FACECURE_TRAIN_ZOO=1` ignores
     them and trains from scratch; any other scenario always trains.
     """

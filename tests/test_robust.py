@@ -129,7 +129,9 @@ def test_config_recipe_keeps_architecture():
     base = Recipe(arch="resnet", widths=(8, 16), embedding_dim=32, loss="arcface")
     r = robust.RobustConfig(steps=7, lr=1e-4).recipe(base)
     assert (r.arch, r.widths, r.embedding_dim) == ("resnet", (8, 16), 32)
-    assert (r.loss, r.steps, r.lr) == ("softmax", 7, 1e-4)
+    assert (r.loss, r.steps, r.lr) == ("arcface", 7, 1e-4)  # default: the base's own head
+    soft = robust.RobustConfig(loss="softmax").recipe(base)
+    assert soft.loss == "softmax" and soft.arch == "resnet"
     assert robust.RobustConfig(modes=(("fawkes_v10", "low"),)).mode_of("fawkes_v10") == "low"
 
 

@@ -115,3 +115,15 @@ def test_shipped_zoo_matches_current_recipes(tmp_cache):
     for name in zoo.QUICK_ZOO:
         key = zoo.config_hash(zoo.model_key(name, sc))
         assert (zoo.SHIPPED_DIR / f"{key}.safetensors").exists(), f"{name}: run scripts/ship_zoo.py"
+
+
+def test_shipped_robust_extractor_matches_current_config(tmp_cache):
+    """Notebook 02's robust extractor (default config) ships for the default scenario, keyed
+    by everything it depends on: attacks, their versions, the zoo (scripts/ship_zoo.py)."""
+    from facecure_lib.defenses import robust
+
+    sc = load_scenario("quick", seed=0, progress=False)
+    config = robust.RobustConfig()
+    base = zoo.load_extractor(config.base, sc, torch.device("cpu"), progress=False)
+    key = zoo.config_hash(robust.robust_key(sc, config, base))
+    assert (zoo.SHIPPED_DIR / f"{key}.safetensors").exists(), "run scripts/ship_zoo.py"

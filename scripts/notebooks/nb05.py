@@ -27,11 +27,8 @@ CELLS = [
 PROFILE = None               # None -> "paper" in Colab, "quick" elsewhere
 SEED = 0
 ACCURATE = None              # None -> the most accurate of the models the attacks aim at
-# the robust extractor of notebook 02 (same config -> loaded from the cache, not retrained)
+# the robust extractor of notebook 02 with its default settings (cache hit, not retrained)
 BASE = "era2_cosface"
-IDENTITIES_PER_ATTACK = 24
-PICTURES_PER_IDENTITY = 4
-ROBUST_STEPS = 300
 MAX_REROUTED = 0.02          # at most this fraction of clean probes may go to the robust model
 DETECTOR_ATTACK = "fawkes_v10"   # the attack the cloak detector (notebook 03) is trained on
 COLLUSION_MODE = None        # Fawkes v0.3 mode of the colluders' targeted cloaks (None: high)"""),
@@ -63,8 +60,7 @@ models = zoo.load_zoo(list(dict.fromkeys(candidates + [BASE])), scenario, sessio
 acc_table = {n: clean_accuracy(models[n], proto, session.device) for n in candidates}
 ACCURATE = ACCURATE or max(acc_table, key=acc_table.get)
 accurate = models.get(ACCURATE) or zoo.load_extractor(ACCURATE, scenario, session.device)
-config = robust.RobustConfig(base=BASE, identities_per_attack=IDENTITIES_PER_ATTACK,
-                             pictures_per_identity=PICTURES_PER_IDENTITY, steps=ROBUST_STEPS)
+config = robust.RobustConfig(base=BASE)
 robust_model = robust.train_robust_extractor(scenario, config, session.device)
 pd.Series({**acc_table, "robust (notebook 02)": clean_accuracy(robust_model, proto, session.device)},
           name="clean 1-NN accuracy").round(3)"""),
