@@ -58,6 +58,7 @@ def run(cmd: list[str]) -> tuple[str, float]:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-suite", action="store_true")
+    ap.add_argument("--suite-cache", help="keep the suite's cache here (a new folder)")
     args = ap.parse_args()
     py = sys.executable
     parts = [
@@ -69,7 +70,8 @@ def main() -> None:
             (
                 "Notebook suite (quick profile, cold then warm cache)",
                 [py, "benchmarks/suite.py", "--json", str(HERE / "suite.json"),
-                 "--results", str(HERE.parent / "results")],
+                 "--results", str(HERE.parent / "results")]
+                + (["--cache", args.suite_cache] if args.suite_cache else []),
             )
         )
     lines = [

@@ -61,6 +61,7 @@ def run_one(nb: Path, cache: Path, workdir: Path, results: Path | None = None) -
         str(nb.parent),
         "--no-progress-bar",
     ]
+    workdir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     proc = psutil.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     stop, mem = threading.Event(), {}
@@ -85,13 +86,17 @@ def main() -> None:
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--json")
     ap.add_argument("--results", help="keep the warm run's results files here (e.g. results)")
+    ap.add_argument("--cache", help="cache folder to use and keep (must not exist yet: the "
+                    "cold phase needs it empty); default: a temporary one")
     args = ap.parse_args()
+    if args.cache and Path(args.cache).exists():
+        ap.error(f"--cache {args.cache} exists: the cold phase needs a fresh folder")
     nbs = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
     if args.only:
         nbs = [n for n in nbs if any(n.stem.startswith(o) for o in args.only)]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        cache = Path(tmp) / "cache"
+        cache = Path(args.cache).resolve() if args.cache else Path(tmp) / "cache"
         for phase in ("cold", "warm"):
             for nb in nbs:
                 keep = Path(args.results).resolve() if args.results and phase == "warm" else None
