@@ -452,26 +452,19 @@ def _detector_cached(scenario: Scenario, train_attack: str, mode: str) -> bool:
 
 
 def _detector_key(scenario: Scenario, train_attack: str, mode: str) -> str:
-    """The cache key `get_detector` uses (mirrors its config; tests keep the two in step)."""
-    from .attacks import attack_fingerprint
+    """The cache key `get_detector` uses (same config function; never trains)."""
     from .cache import config_hash
     from .defenses import detection as dt
     from .experiments import load_surrogates, surrogate_names
     from .zoo import QUICK_ZOO, model_key
 
-    attack, mode, key = dt.resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
-    recipe, sizes = dt.default_recipe(scenario.profile), dt.default_sizes(scenario.profile)
+    attack, _, _ = dt.resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
     names = surrogate_names(attack, scenario.profile)
     if all(n in QUICK_ZOO for n in names):
         keys = [f"{n}-{config_hash(model_key(n, scenario))}" for n in names]
     else:
         keys = [m.cache_key for m in load_surrogates(attack, scenario, progress=False)]
-    cfg = {"backbone": recipe.backbone, "attack": attack, "mode": mode,
-           "users": dt.scenario_users(scenario, sizes, scenario.seed)[0],
-           "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
-           "data": scenario.ds.fingerprint(), "surrogates": keys, "seed": scenario.seed,
-           "profile": scenario.profile, "key": key,
-           "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile)}
+    cfg = dt.detector_config(scenario, train_attack, mode, keys)
     return config_hash({**cfg, "version": dt.DETECTOR_VERSION})
 
 

@@ -581,11 +581,8 @@ def get_detector(
 
         surrogates = load_surrogates(attack, scenario, device, progress)
     train_users, _ = scenario_users(scenario, sizes, seed)
-    cfg = {"backbone": recipe.backbone, "attack": attack, "mode": mode, "users": train_users,
-           "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
-           "data": scenario.ds.fingerprint(), "surrogates": [s.cache_key for s in surrogates],
-           "seed": seed, "profile": scenario.profile, "key": key,
-           "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile)}
+    cfg = detector_config(scenario, train_attack, mode, [s.cache_key for s in surrogates],
+                          recipe, sizes, seed)
     name = f"detector_{key}"
     det = _load_cached(config_hash({**cfg, "version": DETECTOR_VERSION}), recipe, name,
                        {"backbone": backbone_description(recipe), **cfg}, device)
@@ -594,6 +591,22 @@ def get_detector(
     train = detection_set(scenario.ds, train_users, attack, surrogates, mode,
                           sizes.pictures_per_user, seed, scenario.profile, progress)
     return train_detector(train, recipe, device, progress, cfg, name=name)
+
+
+def detector_config(scenario, train_attack: str, mode: str | None, surrogate_keys: list[str],
+                    recipe: DetectorRecipe | None = None, sizes: DetectionSizes | None = None,
+                    seed: int | None = None) -> dict:
+    """Everything a detector depends on (hashed, with DETECTOR_VERSION, into its cache key)."""
+    attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    recipe = recipe or default_recipe(scenario.profile)
+    sizes = sizes or default_sizes(scenario.profile)
+    seed = scenario.seed if seed is None else seed
+    return {"backbone": recipe.backbone, "attack": attack, "mode": mode,
+            "users": scenario_users(scenario, sizes, seed)[0],
+            "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
+            "data": scenario.ds.fingerprint(), "surrogates": list(surrogate_keys),
+            "seed": seed, "profile": scenario.profile, "key": key,
+            "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile)}
 
 
 def scenario_users(scenario, sizes: DetectionSizes | None = None, seed: int | None = None
