@@ -150,3 +150,23 @@ def cached_tensors(
     tensors = build()
     save_tensors(path, tensors, {"config": config, **(meta or {})})
     return tensors
+
+
+def load_weights(model: torch.nn.Module, path: Path, action: str = "rebuilding") -> dict | None:
+    """Fill `model` from weights saved by `save_tensors`; return their metadata.
+
+    None on a miss, and also (with a warning naming `action`, e.g. "retraining") when the
+    file is corrupt or does not fit the model: the caller then builds the weights anew.
+    """
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        state, meta = load_tensors(path)
+        model.load_state_dict(state)
+    except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
+        name = getattr(model, "name", type(model).__name__)
+        warnings.warn(f"{name}: saved weights {path.name} unusable ({err}); {action}",
+                      stacklevel=3)
+        return None
+    return meta

@@ -10,12 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-# Kept here so that `facecure --help` answers without importing torch (tests check that
-# they equal facecure_lib.check's constants).
-PATTERNS = {"fawkes": "{stem}_cloaked.png", "lowkey": "{stem}_attacked.png"}
-MIN_PICTURES = 5
-DEFENSE_MODES = ("cached", "train", "off")
-ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
+# torch-free: `facecure --help` answers at once
+from .selfcheck.spec import ATTACKS, DEFENSE_MODES, MIN_PICTURES, PATTERNS
 
 EPILOG = """examples:
   facecure check ~/photos/me                     # me/a.jpg + me/a_cloaked.png (Fawkes)
@@ -83,9 +79,9 @@ def _print_table(result) -> None:
                                "unprotected_error": "unprotected"}).to_string(index=False))
 
 
-def run_check(args: argparse.Namespace) -> int:
+def cmd_check(args: argparse.Namespace) -> int:
     """Run `facecure check` with parsed arguments; return the exit code."""
-    from .check import CheckInputError, check_cloak, report_dir, write_report
+    from .selfcheck import CheckInputError, check_cloak, report_dir, write_report
 
     extractors = None
     if args.extractors:
@@ -126,7 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         if args.min_pictures < 2:
             parser.error("--min-pictures must be at least 2")
-        return run_check(args)
+        return cmd_check(args)
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -1,37 +1,19 @@
-"""Profiles, devices, seeds and folders: the settings every notebook shares."""
+"""Profile names, devices, seeds, threads and folders: the settings every notebook shares.
+
+What a profile *is* (sizes, surrogates, timelines, recipes) lives in `facecure_lib.profiles`.
+"""
 
 from __future__ import annotations
 
 import os
 import random
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 PROFILES = ("quick", "paper")
-
-
-@dataclass(frozen=True)
-class ProfileSettings:
-    """Default sizes of one profile; notebooks override them in their `parameters` cell."""
-
-    name: str
-    image_size: int
-    n_identities: int
-    pictures_per_identity: int
-    n_public: int
-    n_attackers: int
-
-
-QUICK = ProfileSettings(
-    "quick", image_size=64, n_identities=150, pictures_per_identity=20, n_public=100, n_attackers=8
-)
-PAPER = ProfileSettings(
-    "paper", image_size=112, n_identities=530, pictures_per_identity=0, n_public=265, n_attackers=20
-)
 
 
 def in_colab() -> bool:
@@ -55,11 +37,6 @@ def check_profile(name: str | None) -> str:
     if key not in PROFILES:
         raise ValueError(f"Unknown profile {name!r}; valid profiles: {', '.join(PROFILES)}.")
     return key
-
-
-def profile_settings(name: str | None = None) -> ProfileSettings:
-    """The default sizes of a profile."""
-    return {"quick": QUICK, "paper": PAPER}[check_profile(name)]
 
 
 def get_device(prefer: str | None = None) -> torch.device:

@@ -1,7 +1,6 @@
-"""Glue that several notebooks share: which surrogates each attack aims at, cloaking users.
+"""Glue that several notebooks share: loading each attack's surrogates, cloaking users.
 
-Quick-profile attack setups (DESIGN §3, scaled): Fawkes v0.3 aims at the era-1 model,
-Fawkes v1.0 at a later surrogate pair, LowKey at an ensemble of the classic models.
+Which surrogates each attack aims at is part of a profile (`facecure_lib.profiles`).
 """
 
 from __future__ import annotations
@@ -13,30 +12,16 @@ from tqdm.auto import tqdm
 
 from .attacks import cloak
 from .models.base import Extractor
+from .profiles import ATTACK_KEYS, get_profile
 from .scenario import Scenario
 from .zoo import load_extractor
 
-ATTACK_KEYS = ("fawkes_v03", "fawkes_v10", "lowkey")
-
-SURROGATES = {
-    "quick": {
-        "fawkes_v03": ["era1_softmax"],
-        "fawkes_v10": ["era2_cosface", "era3_arcface"],
-        "lowkey": ["era1_softmax", "era2_cosface", "era3_arcface"],
-    },
-    "paper": {
-        "fawkes_v03": ["facenet-casia-webface"],
-        "fawkes_v10": ["facenet-vggface2", "facenet-casia-webface"],
-        "lowkey": ["facenet-vggface2", "facenet-casia-webface"],
-    },
-}
-
 
 def surrogate_names(attack: str, profile: str) -> list[str]:
-    """The zoo extractors an attack is crafted against in a profile."""
+    """The zoo extractors an attack is crafted against in a profile (see `profiles`)."""
     if attack not in ATTACK_KEYS:
         raise ValueError(f"Unknown attack {attack!r}; valid: {', '.join(ATTACK_KEYS)}")
-    return list(SURROGATES[profile][attack])
+    return get_profile(profile).surrogate_names(attack)
 
 
 def load_surrogates(

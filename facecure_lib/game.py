@@ -32,7 +32,7 @@ import torch
 
 from .attacks import attack_params, perturbation_report
 from .models.base import Extractor
-from .recognition import Protocol, embed, evaluate_protection, nearest_neighbors
+from .recognition import Protocol, embed, evaluate_protection, nearest_neighbors, user_rows
 
 WIN_THRESHOLD = 0.5
 TRAINER_STRATEGIES = ("static", "newest_on_new_data", "retroactive")
@@ -49,14 +49,14 @@ def winner(protection_rate: float, threshold: float = WIN_THRESHOLD) -> str:
 
 
 def default_timeline(n_rounds: int, models: Sequence[str] | None = None) -> dict[int, list[str]]:
-    """Round r offers the first r models of `models` (default `zoo.TIMELINE`): a new one per round.
+    """Round r offers the first r models of `models` (default: the quick profile's `game_models`).
 
     After the list runs out the newest model stays the newest.
     """
     if models is None:
-        from .zoo import TIMELINE
+        from .profiles import QUICK
 
-        models = TIMELINE
+        models = QUICK.game_models
     models = list(models)
     if n_rounds < 1 or not models:
         raise ValueError("need at least one round and one model")
@@ -64,13 +64,10 @@ def default_timeline(n_rounds: int, models: Sequence[str] | None = None) -> dict
 
 
 def profile_timeline(profile: str, n_rounds: int) -> dict[int, list[str]]:
-    """`default_timeline` over a profile's models: `zoo.TIMELINE` (quick) or the pretrained
-    extractors oldest first (paper, starting with the Fawkes v0.3 surrogate)."""
-    from .config import check_profile
-    from .zoo import TIMELINE, available
+    """`default_timeline` over a profile's `game_models` (see `profiles`)."""
+    from .profiles import get_profile
 
-    return default_timeline(n_rounds, TIMELINE if check_profile(profile) == "quick"
-                            else available(profile))
+    return default_timeline(n_rounds, get_profile(profile).game_models)
 
 
 def posting_slices(n_pictures: int, n_rounds: int) -> list[torch.Tensor]:
@@ -385,10 +382,7 @@ class DynamicGame:
             pics = self.cloaks(attack).get(user)
             if pics is None:
                 raise ValueError(f"no {attack} cloaks for user {user}")
-            n = int((self.g_lab == user).sum())
-            if pics.shape[0] != n:
-                raise ValueError(f"user {user}: {pics.shape[0]} {attack} cloaks for {n} scraped "
-                                 "pictures")
+            user_rows(self.g_lab, user, len(pics))  # one cloak per scraped picture
             self._cloak_emb[key] = embed(self.model(name), pics, device=self.device)
         return self._cloak_emb[key]
 

@@ -8,7 +8,7 @@ the recogniser on its clean probe pictures. Clean accuracy is measured on everyo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -75,6 +75,33 @@ def nearest_neighbors(
     k = min(k, int(torch.isfinite(per_id[0]).sum()))
     dist, lab = per_id.topk(k, dim=1, largest=False)
     return lab, dist
+
+
+def user_rows(gallery_labels: torch.Tensor, user: int, n_cloaked: int | None = None
+              ) -> torch.Tensor:
+    """Positions of a user's pictures in a gallery, in gallery order (the order of the user's
+    cloaks); with `n_cloaked`, check that there is one cloak per scraped picture."""
+    rows = torch.nonzero(gallery_labels == user).flatten()
+    if n_cloaked is not None and n_cloaked != rows.numel():
+        raise ValueError(f"user {user}: {n_cloaked} cloaked pictures for {rows.numel()} "
+                         "scraped ones")
+    return rows
+
+
+def with_cloaks(
+    gallery: torch.Tensor,
+    gallery_labels: torch.Tensor,
+    cloaks: Mapping[int, torch.Tensor],
+    encode: Callable[[torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """A copy of a gallery (pictures, embeddings or per-picture flags) in which every user's
+    scraped pictures are replaced by `encode(cloaks[user])` (default: the cloaks themselves),
+    row for row. The one place where an attacker's cloaks enter a gallery."""
+    out = gallery.clone()
+    for user, pics in cloaks.items():
+        rows = user_rows(gallery_labels, user, len(pics))
+        out[rows] = (encode(pics) if encode is not None else pics).to(out.dtype)
+    return out
 
 
 @dataclass
@@ -201,15 +228,8 @@ def evaluate_protection(
     clean_acc = float((predict(g_emb, p_emb[others]) == p_lab[others]).float().mean())
     per_user, n_probes = {}, {}
     for user in tqdm(protocol.attackers, desc="attacking users", disable=not progress, leave=False):
-        gallery = g_emb.clone()
-        if user in cloaks:
-            rows = torch.nonzero(g_lab == user).flatten()
-            cl = cloaks[user]
-            if cl.shape[0] != rows.numel():
-                raise ValueError(
-                    f"user {user}: {cl.shape[0]} cloaked pictures for {rows.numel()} scraped ones"
-                )
-            gallery[rows] = embed(model, cl, device=device)
+        mine_cloaks = {user: cloaks[user]} if user in cloaks else {}
+        gallery = with_cloaks(g_emb, g_lab, mine_cloaks, lambda c: embed(model, c, device=device))
         mine = p_lab == user
         pred = predict(gallery, p_emb[mine])
         per_user[user] = float((pred != user).float().mean())

@@ -16,26 +16,7 @@ from pathlib import Path
 
 from .cache import atomic_write_text
 from .config import check_profile, project_root, results_dir
-
-# What the paper reports for each finding (DESIGN §5), keyed by (notebook, finding).
-PAPER = {
-    (
-        "00_quickstart",
-        "best clean 1-NN accuracy",
-    ): "FaceScrub 1-NN with surrogate-like extractors: ~92%",
-    ("02_adaptive_robust_training", "baseline protection"): "55-77% (all three attacks)",
-    ("02_adaptive_robust_training", "robust protection"): "5-8% (no higher than clean error)",
-    ("03_detection", "detection accuracy"): "99.1-99.8% (Fawkes), 99.8% (LowKey)",
-    ("03_detection", "transfer accuracy"): "Fawkes->LowKey 99.4%, LowKey->Fawkes high 71.9%",
-    (
-        "04_oblivious_timeline",
-        "protection on newest model",
-    ): "LowKey 0-29% on (fine-tuned) CLIP; Fawkes 0% on MagFace",
-    (
-        "05_top2_and_thresholding",
-        "combined systems",
-    ): "match the accurate model's accuracy while robust",
-}
+from .paper import summary_text
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -129,7 +110,7 @@ def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
                 ),
             )
         )
-    return [(nb, what, ours, PAPER.get((nb, what), "")) for nb, what, ours in rows]
+    return [(nb, what, ours, summary_text(nb, what)) for nb, what, ours in rows]
 
 
 def write_summary(profile: str, timings: dict[str, float], path: Path) -> str:

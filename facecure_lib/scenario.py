@@ -10,9 +10,10 @@ from dataclasses import dataclass
 
 import torch
 
-from .config import check_profile, profile_settings
+from .config import check_profile
 from .data.dataset import FaceDataset, split_public_private
 from .data.generate import generate_faces
+from .profiles import get_profile
 from .recognition import Protocol
 
 
@@ -70,7 +71,7 @@ def load_scenario(
     `load_identity_folder(...)`); half of its identities become public by default.
     """
     profile = check_profile(profile)
-    s = profile_settings(profile)
+    s = get_profile(profile).sizes
     if dataset is None:
         if profile == "paper":
             raise ValueError(

@@ -27,7 +27,7 @@ import torch
 from .attacks import cloak
 from .config import get_device
 from .models.base import Extractor
-from .recognition import Protocol, embed, nearest_neighbors
+from .recognition import Protocol, embed, nearest_neighbors, with_cloaks
 
 SYSTEMS = ("accurate_top1", "accurate_top2", "robust_top1", "combined_top2", "combined_threshold",
            "combined_threshold_detector")
@@ -182,14 +182,10 @@ def _views(accurate: Extractor, robust: Extractor, protocol: Protocol, detector:
 def _with_cloaks(v: _Views, accurate: Extractor, robust: Extractor, detector: Scorer | None,
                  cloaks: Mapping[int, torch.Tensor], device: torch.device):
     """Gallery embeddings and flags with each user's scraped pictures replaced by its cloaks."""
-    ag, rg = v.acc_g.clone(), v.rob_g.clone()
-    flags = None if v.flags is None else v.flags.clone()
-    for user, cl in cloaks.items():
-        rows = torch.nonzero(v.g_lab == user).flatten()
-        ag[rows] = embed(accurate, cl, device=device)
-        rg[rows] = embed(robust, cl, device=device)
-        if flags is not None:
-            flags[rows] = _flags(detector, cl)
+    ag = with_cloaks(v.acc_g, v.g_lab, cloaks, lambda c: embed(accurate, c, device=device))
+    rg = with_cloaks(v.rob_g, v.g_lab, cloaks, lambda c: embed(robust, c, device=device))
+    flags = None if v.flags is None else with_cloaks(v.flags, v.g_lab, cloaks,
+                                                     lambda c: _flags(detector, c))
     return ag, rg, flags
 
 
@@ -235,7 +231,7 @@ def collusion_pairs(attackers: Sequence[int]) -> list[tuple[int, int]]:
 
 @torch.no_grad()
 def _centroid(model: Extractor, images: torch.Tensor) -> torch.Tensor:
-    from .attacks._common import model_device
+    from .attacks.core import model_device
 
     return model(images.to(model_device([model]))).mean(0).cpu()
 

@@ -39,31 +39,6 @@ from .recognition import ProtectionResult, Protocol, evaluate_protection
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TimelineSetup:
-    """The models of the notebook: timeline (oldest first), seed control, interpolation pair."""
-
-    timeline: tuple[str, ...]
-    seed_control: str | None
-    generic: str | None
-    tuned: str | None
-
-
-def timeline_setup(profile: str) -> TimelineSetup:
-    """Quick: the zoo's eras, the era-1 seed twin, generic_ssl -> generic_tuned.
-
-    Paper: the pretrained extractors that exist, oldest first; no seed control and no
-    fine-tuned CLIP ship offline, so those parts are skipped there.
-    """
-    from . import zoo
-
-    if profile == "quick":
-        return TimelineSetup(
-            tuple(zoo.TIMELINE), "era1_softmax_seed2", "generic_ssl", "generic_tuned"
-        )
-    return TimelineSetup(tuple(zoo.available("paper")), None, None, None)
-
-
 UNPROTECTED_LEVELS: tuple[float | str, ...] = (0.0, "1 picture", 0.1, 0.25, 0.5)
 
 
@@ -462,7 +437,6 @@ TABLE4_TARGETS: dict[str, int] = {
     "resnext101_32x8d": 2017,
     "vit_b_16": 2021,
 }
-TABLE4_PAPER = {"ResNet-101": 0.08, "DenseNet-121": 0.11, "WSL-ResNeXt": 0.49, "ViT-16": 0.57}
 
 # Imagenette (fast.ai's 10-class ImageNet subset): WordNet id -> ImageNet-1k class index.
 IMAGENETTE_CLASSES = {

@@ -10,14 +10,13 @@ Paper profile: pretrained extractors (facenet-pytorch, open_clip), see `models.p
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
-from .cache import CacheCorruption, artefact_path, config_hash, load_tensors, save_tensors
+from .cache import artefact_path, config_hash, load_weights, save_tensors
 from .config import get_device
 from .models.base import Extractor, ExtractorInfo
 from .models.train import Recipe, fit, freeze, new_extractor
@@ -133,9 +132,6 @@ QUICK_ZOO: dict[str, ZooEntry] = {
     ]
 }
 
-TIMELINE = ["era1_softmax", "era2_cosface", "era3_arcface", "era4_robust_aug", "generic_tuned"]
-
-
 def available(profile: str = "quick") -> list[str]:
     """Names of the extractors of a profile, oldest first."""
     if profile == "quick":
@@ -165,6 +161,16 @@ def model_key(name: str, scenario: Scenario) -> dict:
     return {"name": name, "recipe": entry.recipe.to_dict(), "parent": parent, **scenario.data_key()}
 
 
+def weights_key(name: str, scenario: Scenario) -> str:
+    """The cache key of a quick extractor's weights (nothing is loaded or trained)."""
+    return config_hash(model_key(name, scenario))
+
+
+def cache_key(name: str, scenario: Scenario) -> str:
+    """The `cache_key` a quick extractor carries once loaded (it keys cloaks and embeddings)."""
+    return f"{name}-{weights_key(name, scenario)}"
+
+
 def load_extractor(
     name: str,
     scenario: Scenario | None = None,
@@ -190,12 +196,10 @@ def load_extractor(
         raise ValueError(f"{name!r} is trained on a scenario's public identities: pass scenario=")
     device = device or get_device()
     entry = QUICK_ZOO[name]
-    key = config_hash(model_key(name, scenario))
+    key = weights_key(name, scenario)
     path = artefact_path("extractor", key)
-    model = new_extractor(entry.recipe, name, cache_key=f"{name}-{key}")
-    if load_cached_weights(model, path):
-        return freeze(model).to(device)
-    if load_shipped_weights(model, key, path):
+    model = new_extractor(entry.recipe, name, cache_key=cache_key(name, scenario))
+    if load_saved_weights(model, key):
         return freeze(model).to(device)
     if entry.parent:
         parent = load_extractor(entry.parent, scenario, device, progress)
@@ -215,45 +219,43 @@ def load_extractor(
     return freeze(model).to(device)
 
 
-def load_cached_weights(model: Extractor, path: Path) -> bool:
-    """Load cached weights into `model`; False on a miss, or (with a warning) if unusable."""
-    if not path.exists():
-        return False
-    try:
-        state, _ = load_tensors(path)
-        model.load_state_dict(state)
-        return True
-    except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
-        warnings.warn(f"Retraining {model.name}: cached weights unusable ({err})", stacklevel=3)
-        return False
-
-
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"
 
 
-def load_shipped_weights(model: Extractor, key: str, cache_path: Path) -> bool:
-    """Load weights that ship with the package for this exact key (default scenario only).
+def shipped_weights(key: str) -> Path | None:
+    """The weights that ship with the package for this exact key, if any (and allowed).
 
     The package ships the quick zoo and notebook 02's robust extractor, trained on the
     default scenario (`scripts/ship_zoo.py`), so that a cold start (Binder, CI, a fresh
-    laptop) does not spend minutes cloaking and training.
-    They are checked by sha256 and copied into the cache. `FACECURE_TRAIN_ZOO=1` ignores
+    laptop) does not spend minutes cloaking and training. `FACECURE_TRAIN_ZOO=1` ignores
     them and trains from scratch; any other scenario always trains.
     """
-    if os.environ.get("FACECURE_TRAIN_ZOO") == "1":
+    path = SHIPPED_DIR / f"{key}.safetensors"
+    if os.environ.get("FACECURE_TRAIN_ZOO") == "1" or not path.exists():
+        return None
+    return path
+
+
+def load_saved_weights(model: Extractor, key: str) -> bool:
+    """Fill `model` with the weights saved under `key`: from the cache, else from the
+    weights shipped with the package (sha256-checked, then copied into the cache). False
+    when neither exists or is usable: the caller trains."""
+    path = artefact_path("extractor", key)
+    if load_weights(model, path, "retraining") is not None:
+        return True
+    shipped = shipped_weights(key)
+    if shipped is None:
         return False
-    shipped = SHIPPED_DIR / f"{key}.safetensors"
-    if not shipped.exists():
+    meta = load_weights(model, shipped, "training instead")
+    if meta is None:
         return False
-    try:
-        state, meta = load_tensors(shipped)
-        model.load_state_dict(state)
-    except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
-        warnings.warn(f"Shipped weights {shipped.name} unusable ({err}); training instead",
-                      stacklevel=3)
-        return False
-    save_tensors(cache_path, state, {**meta, "source": "shipped with facecure_lib"})
+    save_tensors(path, model.state_dict(), {**meta, "source": "shipped with facecure_lib"})
     return True
+
+
+def weights_available(key: str) -> bool:
+    """Whether `load_saved_weights` would find weights for `key` without training."""
+    return artefact_path("extractor", key).exists() or shipped_weights(key) is not None
 
 
 def load_zoo(

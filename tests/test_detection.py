@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from facecure_lib.defenses import detection as D
+from facecure_lib.profiles import QUICK
 
 from .helpers import colour_dataset, mean_colour_extractor
 
@@ -102,7 +103,7 @@ def test_efficientnet_lite0_imagenet_weights_load():
     with torch.no_grad():
         top = model((x - 0.5) / 0.5).argmax(1).item()
     assert 281 <= top <= 285  # an ImageNet cat class: the weights were mapped correctly
-    det = D.Detector(D.QUICK_RECIPE, pretrained=True)
-    assert D.QUICK_RECIPE.probe and not any(p.requires_grad for p in det.stem.parameters())
+    det = D.Detector(QUICK.detector, pretrained=True)
+    assert QUICK.detector.probe and not any(p.requires_grad for p in det.stem.parameters())
     assert det.score(torch.rand(2, 3, 64, 64)).shape == (2,)
-    assert "efficientnet" in D.backbone_description(D.QUICK_RECIPE)
+    assert "efficientnet" in D.backbone_description(QUICK.detector)

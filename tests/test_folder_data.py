@@ -14,9 +14,9 @@ from PIL import Image
 
 from facecure_lib.data import lfw as lfw_mod
 from facecure_lib.data.dataset import FaceDataset, split_per_identity
+from facecure_lib.data.files import center_square
 from facecure_lib.data.folder import (
     DatasetLayoutError,
-    center_square,
     load_identity_folder,
     save_identity_folder,
 )

@@ -136,7 +136,7 @@ def test_lazy_sources_and_errors(world):
     with pytest.raises(ValueError, match="timeline"):
         DynamicGame(proto, models, cloaks, n_rounds=3, timeline={1: ["old"]})
     bad = {"toy": {u: c[:2] for u, c in cloaks["toy"].items()}}
-    with pytest.raises(ValueError, match="cloaks for"):
+    with pytest.raises(ValueError, match="cloaked pictures for"):
         DynamicGame(proto, models, bad, 1, {1: ["old"]}).play("toy", "static")
 
 
@@ -183,7 +183,7 @@ def _reference_within_budget(clean, cloaked, max_dssim, max_linf):
 
 
 def test_exercise_checks_pass_solutions_and_catch_mistakes():
-    from facecure_lib.checks import ExerciseFailed, nb01
+    from facecure_lib.exercises import ExerciseFailed, nb01
 
     assert nb01.check_within_budget(_reference_within_budget)
     assert nb01.check_retroactive(game.assign_retroactive)

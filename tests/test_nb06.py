@@ -1,7 +1,7 @@
 import pytest
 
-from facecure_lib.check import REPORT_FILES
-from facecure_lib.experiments import SURROGATES
+from facecure_lib.profiles import QUICK
+from facecure_lib.selfcheck import REPORT_FILES
 
 from .nbrun import run_notebook
 
@@ -27,7 +27,7 @@ def test_check_your_own_cloak_notebook():
     assert r["input_unchanged"] is True and r["cli_matches_library"] is True
     assert r["newest"] in r["verdict"] and any("test photo" in s for s in r["limits"])
     # the pipeline keeps cloaks paired: white-box, the attack beats its own surrogates
-    surr = [n for n in SURROGATES["quick"][r["attack"]] if n in prot]
+    surr = [n for n in QUICK.surrogates[r["attack"]] if n in prot]
     if surr:
         assert sum(prot[n] for n in surr) > sum(r["unprotected_error"][n] for n in surr)
     assert r["runtime_s"] < 600  # budget: 3 minutes on 2 idle cores (measured in the report)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from facecure_lib.checks import ExerciseFailed
-from facecure_lib.checks import nb02 as checks
 from facecure_lib.defenses import robust
+from facecure_lib.exercises import ExerciseFailed
+from facecure_lib.exercises import nb02 as checks
 from facecure_lib.models.base import Extractor
 from facecure_lib.models.nets import build_backbone
 from facecure_lib.recognition import Protocol

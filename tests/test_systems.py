@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from facecure_lib import systems
-from facecure_lib.checks import ExerciseFailed
-from facecure_lib.checks import nb05 as checks
+from facecure_lib.exercises import ExerciseFailed
+from facecure_lib.exercises import nb05 as checks
 from facecure_lib.recognition import Protocol
 
 from .helpers import colour_dataset, mean_colour_extractor

@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from facecure_lib import timeline as tl
-from facecure_lib.checks import ExerciseFailed
-from facecure_lib.checks.nb04 import check_interpolate_weights, check_leave_unprotected
+from facecure_lib.exercises import ExerciseFailed
+from facecure_lib.exercises.nb04 import check_interpolate_weights, check_leave_unprotected
 from facecure_lib.models.train import Recipe, new_extractor
 from facecure_lib.recognition import Protocol, evaluate_protection
 
@@ -187,13 +187,6 @@ def test_load_imagenet_folder(tmp_path):
     assert x.shape == (2, 3, 16, 16) and y.tolist() == [0, 701]
     with pytest.raises(FileNotFoundError):
         tl.load_imagenet_folder(tmp_path / "missing")
-
-
-def test_setup_per_profile():
-    q = tl.timeline_setup("quick")
-    assert len(q.timeline) >= 5 and q.seed_control and q.generic and q.tuned
-    p = tl.timeline_setup("paper")
-    assert p.seed_control is None and len(p.timeline) >= 1
 
 
 def test_attribution_inputs():

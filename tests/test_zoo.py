@@ -3,6 +3,7 @@ import torch
 
 from facecure_lib import zoo
 from facecure_lib.models.train import Recipe, augment
+from facecure_lib.profiles import QUICK
 from facecure_lib.scenario import load_scenario
 
 TINY = Recipe(arch="cnn", widths=(8, 8, 8, 8), embedding_dim=16, batch_size=8, steps=6, seed=0)
@@ -77,8 +78,9 @@ def test_augment_keeps_range_and_shape():
 
 def test_real_zoo_metadata():
     names = zoo.available("quick")
-    assert len(names) >= 5 and set(zoo.TIMELINE) <= set(names)
-    assert [zoo.info(n).era for n in zoo.TIMELINE] == sorted(zoo.info(n).era for n in zoo.TIMELINE)
+    timeline = QUICK.timeline.timeline
+    assert len(names) >= 5 and set(timeline) <= set(names)
+    assert [zoo.info(n).era for n in timeline] == sorted(zoo.info(n).era for n in timeline)
     assert any(e.parent for e in zoo.QUICK_ZOO.values())  # a lineage exists
 
 

@@ -15,7 +15,7 @@ from tqdm.auto import tqdm
 from ..cache import cached_tensors, config_hash, tensor_hash
 from ..config import check_profile
 from ..models.base import Extractor
-from ._common import enforce_budget, frozen, is_8bit, model_device, quantize
+from .core import enforce_budget, frozen, is_8bit, model_device, quantize
 from .fawkes import fawkes_v03, fawkes_v10
 from .lowkey import lowkey, resolve_perceptual
 from .metrics import perturbation_report

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import trange
 
 from ..models.base import Extractor
-from ._common import from_tanh, to_tanh
+from .core import from_tanh, to_tanh
 from .metrics import DSSIMTo
 
 TargetPool = Mapping[Any, torch.Tensor]

@@ -16,16 +16,11 @@ from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image
 
 from .dataset import FaceDataset
-
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif",
-                            ".tiff", ".ppm", ".pgm", ".jfif"})
-IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "readme", "readme.md", "readme.txt",
-                           "license", "license.txt", "licence.txt"})
+from .files import center_square, decode_problem, is_ignored, is_image_name, to_tensor
 
 
 class DatasetLayoutError(ValueError):
@@ -44,49 +39,13 @@ class DatasetLayoutError(ValueError):
             "pictures (root/<person>/<picture>.jpg). Input files were not modified.")
 
 
-def _ignored(path: Path) -> bool:
-    return path.name.startswith(".") or path.name.lower() in IGNORED_NAMES
-
-
-def _is_image_name(path: Path) -> bool:
-    return path.suffix.lower() in IMAGE_SUFFIXES
-
-
-def _open_rgb(path: Path) -> Image.Image:
-    """Open, verify and fully decode a picture (read-only); raise on any damage."""
-    with open(path, "rb") as f, Image.open(f) as probe:
-        probe.verify()  # structure check (truncated PNG chunks, bad CRCs, ...)
-    with open(path, "rb") as f, Image.open(f) as img:
-        img.load()  # full decode (truncated JPEG data, ...)
-        img = ImageOps.exif_transpose(img)  # phone photos: honour the orientation tag
-        return img.convert("RGB")
-
-
-def center_square(img: Image.Image, size: int) -> Image.Image:
-    """Center-crop to a square, then resize with antialiasing."""
-    w, h = img.size
-    s = min(w, h)
-    left, top = (w - s) // 2, (h - s) // 2
-    img = img.crop((left, top, left + s, top + s))
-    if s != size:
-        img = img.resize((size, size), Image.Resampling.LANCZOS)
-    return img
-
-
-def _to_tensor(img: Image.Image) -> torch.Tensor:
-    return torch.from_numpy(np.array(img, dtype=np.uint8)).permute(2, 0, 1).contiguous()
-
-
 def _load_one(path: Path, image_size: int, align: bool) -> tuple[torch.Tensor | None, str | None]:
     """Decode one picture and make it a square uint8 tensor, or say what is wrong."""
-    try:
-        img = _open_rgb(path)
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-            Image.DecompressionBombError) as err:
-        return None, (f"unreadable or corrupt image ({type(err).__name__}: {err}); "
-                      "replace or delete it")
+    img, problem = decode_problem(path)
+    if problem:
+        return None, problem
     if not align:
-        return _to_tensor(center_square(img, image_size)), None
+        return to_tensor(center_square(img, image_size)), None
     from .align import crop_faces
 
     face = crop_faces([img], image_size, skip_missing=True)[0]
@@ -107,10 +66,10 @@ def scan_identity_folder(root: str | os.PathLike, *, max_per_identity: int | Non
                                 "sub-folder per person")]
     people: dict[str, list[Path]] = {}
     for entry in sorted(root.iterdir()):
-        if _ignored(entry):
+        if is_ignored(entry):
             continue
         if entry.is_file():
-            if _is_image_name(entry):
+            if is_image_name(entry):
                 problems.append((str(entry), "loose picture at the top level; move it into "
                                              "the sub-folder of the person it shows"))
             continue
@@ -118,12 +77,12 @@ def scan_identity_folder(root: str | os.PathLike, *, max_per_identity: int | Non
             continue
         files, extra = [], []
         for item in sorted(entry.iterdir()):
-            if _ignored(item):
+            if is_ignored(item):
                 continue
             if item.is_dir():
                 extra.append((str(item), "nested folder inside an identity folder; move its "
                                          "pictures up one level or out of the dataset"))
-            elif _is_image_name(item):
+            elif is_image_name(item):
                 files.append(item)
             else:
                 extra.append((str(item), f"not an image (suffix {item.suffix or 'none'!r}); "

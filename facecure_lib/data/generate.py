@@ -245,12 +245,12 @@ def _render(
     mean = img.mean(dim=(1, 2, 3), keepdim=True)
     img = (img - mean) * pp["contrast"].view(n, 1, 1, 1) + mean
     img = img * pp["bright"].view(n, 1, 1, 1) + pp["cast"].view(n, 3, 1, 1)
-    img = _gaussian_blur(img, pp["blur"])
+    img = gaussian_blur(img, pp["blur"])
     img = img + pp["noise"].view(n, 1, 1, 1) * torch.randn(n, 3, size, size, generator=g)
     return img.clamp(0, 1)
 
 
-def _gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
+def gaussian_blur(img: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
     """Per-picture Gaussian blur (5x5 kernel; sigma 0 leaves the picture unchanged)."""
     r = torch.arange(-2, 3, dtype=img.dtype)
     s = sigma.clamp_min(1e-3).view(-1, 1)

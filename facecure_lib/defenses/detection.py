@@ -16,7 +16,7 @@ Entry points: `get_detector(scenario, train_attack, mode)` (cached), `Detector.s
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -25,9 +25,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ..attacks import attack_fingerprint, attack_spec, cloak
-from ..cache import CacheCorruption, artefact_path, config_hash, load_tensors, save_tensors
+from ..cache import artefact_path, config_hash, load_weights, save_tensors
 from ..config import get_device
 from ..models.base import IMAGENET_MEAN, IMAGENET_STD, Extractor
+from ..models.train import run_steps
+from ..profiles import DETECTOR_BACKBONES, DetectionSizes, DetectorRecipe, get_profile
 
 DETECTOR_VERSION = 1  # bump when training changes, so cached detectors are rebuilt
 
@@ -38,90 +40,6 @@ DETECTION_ATTACKS: dict[str, tuple[str, str]] = {
     "fawkes_high": ("fawkes_v10", "high"),
     "lowkey": ("lowkey", "default"),
 }
-
-BACKBONES = ("efficientnet_lite0", "mobilenet_v2", "tiny_cnn")
-
-# The paper's numbers (DESIGN §5): accuracy, precision, recall, AUC on held-out users.
-PAPER_TABLE2 = {
-    "fawkes_low": {"accuracy": 0.991, "precision": 0.998, "recall": 0.984, "auc": 0.9972},
-    "fawkes_mid": {"accuracy": 0.996, "precision": 0.998, "recall": 0.994, "auc": 0.9991},
-    "fawkes_high": {"accuracy": 0.998, "precision": 0.998, "recall": 0.998, "auc": 0.9999},
-    "lowkey": {"accuracy": 0.998, "precision": 0.998, "recall": 0.998, "auc": 0.9997},
-}
-PAPER_TABLE3 = {
-    "fawkes_high->lowkey": {"accuracy": 0.994, "precision": 0.990, "recall": 0.998, "auc": 0.9959},
-    "lowkey->fawkes_high": {"accuracy": 0.719, "precision": 1.0, "recall": 0.439, "auc": 0.983},
-}
-
-
-@dataclass(frozen=True)
-class DetectorRecipe:
-    """Everything that determines a trained detector besides its data (hashed into the key).
-
-    `train_from`: index of the first trainable stage; the stages before it are frozen
-    ImageNet features (computed once per picture). 0 fine-tunes the whole network.
-    `probe`: keep every stage before `train_from` frozen and train only a linear head on the
-    per-channel mean and standard deviation of each frozen stage's output (texture
-    statistics at several scales; one forward pass per picture, no backward pass).
-    `freeze_bn`: keep batch-norm statistics as they are (ImageNet's) while fine-tuning; with
-    a few dozen steps on a few hundred pictures, updated running statistics lag behind the
-    weights and mis-calibrate the scores.
-    """
-
-    backbone: str = "efficientnet_lite0"
-    input_size: int = 64
-    train_from: int = 3
-    epochs: int = 3
-    lr: float = 1e-3
-    batch_size: int = 32
-    weight_decay: float = 0.0
-    freeze_bn: bool = True
-    probe: bool = False
-    seed: int = 0
-
-    def __post_init__(self) -> None:
-        if self.backbone not in BACKBONES:
-            raise ValueError(f"Unknown backbone {self.backbone!r}; valid: {', '.join(BACKBONES)}")
-        if self.epochs < 1 or self.batch_size < 2 or self.train_from < 0:
-            raise ValueError("epochs must be >= 1, batch_size >= 2 and train_from >= 0")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def with_(self, **changes) -> DetectorRecipe:
-        return replace(self, **changes)
-
-
-# Quick profile: fine-tuning even the last stages of EfficientNet-Lite0 on 2 CPU cores took
-# minutes per detector and, with ~12 optimiser steps on 100 pairs, stayed near chance
-# (AUC 0.75 on fawkes_high); a linear head on the frozen stages' texture statistics at
-# 128 px takes seconds and separates the classes (see the notebook's measured tables).
-QUICK_RECIPE = DetectorRecipe(input_size=128, train_from=6, epochs=30, lr=1e-2, probe=True)
-PAPER_RECIPE = DetectorRecipe(backbone="mobilenet_v2", input_size=224, train_from=0, epochs=3,
-                              lr=5e-5, batch_size=32, freeze_bn=False)
-
-
-def default_recipe(profile: str) -> DetectorRecipe:
-    """The detector recipe of a profile (paper: MobileNetV2, Adam lr 5e-5, 3 epochs)."""
-    return PAPER_RECIPE if profile == "paper" else QUICK_RECIPE
-
-
-@dataclass(frozen=True)
-class DetectionSizes:
-    """How many users and pictures a detection experiment uses."""
-
-    n_train_users: int = 25
-    n_test_users: int = 20
-    pictures_per_user: int | None = 2  # None: every picture of the user
-
-
-QUICK_SIZES = DetectionSizes(25, 20, 2)
-PAPER_SIZES = DetectionSizes(25, 20, None)
-
-
-def default_sizes(profile: str) -> DetectionSizes:
-    return PAPER_SIZES if profile == "paper" else QUICK_SIZES
-
 
 # --------------------------------------------------------------------------- backbones
 
@@ -192,7 +110,7 @@ def _split_backbone(name: str, pretrained: bool, train_from: int, probe: bool = 
             c = w
         dim, mean, std = widths[-1], (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
     else:
-        raise ValueError(f"Unknown backbone {name!r}; valid: {', '.join(BACKBONES)}")
+        raise ValueError(f"Unknown backbone {name!r}; valid: {', '.join(DETECTOR_BACKBONES)}")
     k = min(train_from, len(stages) - 1)
     if probe:
         stem = nn.Sequential(StageStats(stages[:max(k, 1)]))
@@ -329,33 +247,22 @@ def fit_detector(
     opt = torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
     g = torch.Generator().manual_seed(r.seed)
     n = len(labels)
-    steps = r.epochs * max(1, int(np.ceil(n / r.batch_size)))
-    losses: list[float] = []
+    batches = [idx for _ in range(r.epochs) for perm in [torch.randperm(n, generator=g)]
+               for idx in torch.split(perm, r.batch_size) if len(idx) >= 2]
     detector.trunk.train()
     detector.stem.eval()
     if r.freeze_bn:
         for mod in detector.trunk.modules():
             if isinstance(mod, nn.modules.batchnorm._BatchNorm):
                 mod.eval()
-    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
-    for _ in range(r.epochs):
-        perm = torch.randperm(n, generator=g)
-        for i in range(0, n, r.batch_size):
-            idx = perm[i:i + r.batch_size]
-            if len(idx) < 2:
-                continue
-            y = labels[idx].to(device)
-            if feats is not None:
-                logits = detector.head_logits(feats[idx].to(device))
-            else:
-                logits = detector(images[idx].to(device))
-            loss = F.binary_cross_entropy_with_logits(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            losses.append(float(loss.detach()))
-            bar.update(1)
-    bar.close()
+
+    def loss_at(step: int) -> torch.Tensor:
+        idx = batches[step]
+        logits = (detector.head_logits(feats[idx].to(device)) if feats is not None
+                  else detector(images[idx].to(device)))
+        return F.binary_cross_entropy_with_logits(logits, labels[idx].to(device))
+
+    losses = run_steps(loss_at, len(batches), opt, progress=progress, desc=desc)
     detector.eval()
     for p in detector.parameters():
         p.requires_grad_(False)
@@ -507,17 +414,8 @@ def evaluate_detector(detector: Detector, data: DetectionSet, threshold: float =
 
 def _load_cached(key: str, recipe: DetectorRecipe, name: str, info: dict,
                  device: torch.device) -> Detector | None:
-    path = artefact_path("detector", key)
-    if not path.exists():
-        return None
     det = Detector(recipe, pretrained=False, name=name, cache_key=f"{name}-{key}", info=info)
-    try:
-        state, _ = load_tensors(path)
-        det.load_state_dict(state)
-    except (CacheCorruption, RuntimeError, FileNotFoundError) as err:
-        import warnings
-
-        warnings.warn(f"Retraining detector: cached weights unusable ({err})", stacklevel=3)
+    if load_weights(det, artefact_path("detector", key), "retraining") is None:
         return None
     for p in det.parameters():
         p.requires_grad_(False)
@@ -572,8 +470,8 @@ def get_detector(
     public identities; held-out users (`detector_users(...)[1]`) are private ones.
     """
     attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
-    recipe = recipe or default_recipe(scenario.profile)
-    sizes = sizes or default_sizes(scenario.profile)
+    recipe = recipe or get_profile(scenario.profile).detector
+    sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
     device = device or get_device()
     if surrogates is None:
@@ -593,13 +491,32 @@ def get_detector(
     return train_detector(train, recipe, device, progress, cfg, name=name)
 
 
+def is_cached(scenario, train_attack: str = "fawkes_v10", mode: str = "high") -> bool:
+    """Whether `get_detector(scenario, train_attack, mode)` would load without training.
+
+    Never trains or cloaks: quick-profile surrogates are identified by their cache keys
+    (nothing is loaded); paper-profile ones are loaded to read their weights' hash.
+    """
+    from ..experiments import load_surrogates, surrogate_names
+    from ..zoo import QUICK_ZOO, cache_key
+
+    attack, _, _ = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    names = surrogate_names(attack, scenario.profile)
+    if all(n in QUICK_ZOO for n in names):
+        keys = [cache_key(n, scenario) for n in names]
+    else:
+        keys = [m.cache_key for m in load_surrogates(attack, scenario, progress=False)]
+    cfg = detector_config(scenario, train_attack, mode, keys)
+    return artefact_path("detector", config_hash({**cfg, "version": DETECTOR_VERSION})).exists()
+
+
 def detector_config(scenario, train_attack: str, mode: str | None, surrogate_keys: list[str],
                     recipe: DetectorRecipe | None = None, sizes: DetectionSizes | None = None,
                     seed: int | None = None) -> dict:
     """Everything a detector depends on (hashed, with DETECTOR_VERSION, into its cache key)."""
     attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
-    recipe = recipe or default_recipe(scenario.profile)
-    sizes = sizes or default_sizes(scenario.profile)
+    recipe = recipe or get_profile(scenario.profile).detector
+    sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
     return {"backbone": recipe.backbone, "attack": attack, "mode": mode,
             "users": scenario_users(scenario, sizes, seed)[0],
@@ -612,7 +529,7 @@ def detector_config(scenario, train_attack: str, mode: str | None, surrogate_key
 def scenario_users(scenario, sizes: DetectionSizes | None = None, seed: int | None = None
                    ) -> tuple[list[int], list[int]]:
     """(training users, held-out users) of a scenario's detection experiment."""
-    sizes = sizes or default_sizes(scenario.profile)
+    sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
     return detection_users(scenario.public, scenario.private, sizes.n_train_users,
                            sizes.n_test_users, seed)
@@ -666,8 +583,8 @@ def detection_tables(
 
     from ..experiments import load_surrogates
 
-    recipe = recipe or default_recipe(scenario.profile)
-    sizes = sizes or default_sizes(scenario.profile)
+    recipe = recipe or get_profile(scenario.profile).detector
+    sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
     device = device or get_device()
     train_users, test_users = scenario_users(scenario, sizes, seed)

@@ -21,7 +21,6 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..attacks import attack_fingerprint, cloak
 from ..cache import (
@@ -32,64 +31,15 @@ from ..cache import (
     tensor_hash,
 )
 from ..config import get_device
-from ..experiments import ATTACK_KEYS, load_surrogates, surrogate_names, target_pool
+from ..experiments import load_surrogates, surrogate_names, target_pool
 from ..models.base import Extractor
-from ..models.train import Recipe, augment, fit, freeze, probe_head
-from ..recognition import Protocol, embed, evaluate_protection, nearest_neighbors
+from ..models.train import Recipe, augment, fit, freeze, probe_head, run_steps
+from ..profiles import RobustConfig
+from ..recognition import Protocol, embed, evaluate_protection, nearest_neighbors, with_cloaks
 from ..scenario import Scenario
 
 ROBUST_VERSION = 2
 RECOGNITION_MODES = ("nn", "linear", "end_to_end")
-
-
-@dataclass(frozen=True)
-class RobustConfig:
-    """Everything that determines a robust extractor (hashed into its cache key).
-
-    `base`: the zoo extractor the trainer starts from. `attacks`: the tools it can call
-    (each in its default mode unless `modes` says otherwise). For each attack it cloaks
-    `pictures_per_identity` pictures of `identities_per_attack` public identities (a different
-    seeded subset per attack, as in the paper); each cloaked picture appears `cloaked_repeat`
-    times in the training set, so that batches see cloaks often enough. Fine-tuning: `steps`
-    of `batch_size` pictures drawn uniformly from clean + cloaked, random flips and small
-    shifts (`augment`), AdamW at `lr` with a cosine schedule, a linear softmax head that is
-    discarded (`loss="base"` uses the base model's own kind of head instead, e.g. CosFace's
-    normalised linear softmax head with a margin). The head starts from a linear probe on
-    the frozen base features (`probe_steps`; 0 = a random head), so that fine-tuning does
-    not first wreck the features it should only adjust.
-
-    Defaults (quick profile, measured on the default scenario with SEEDs 0 and 1; sweep in
-    issue 5's note): the base's own CosFace head, 48 identities x 4 pictures per attack,
-    cloaks repeated 3x, 1000 steps at 3e-3. A plain softmax head (`loss="softmax"`), fewer
-    cloaked identities or fewer steps left Fawkes v1.0 at 0.3-1.0 protection.
-    """
-
-    base: str = "era2_cosface"
-    attacks: tuple[str, ...] = ATTACK_KEYS
-    modes: tuple[tuple[str, str], ...] = ()
-    identities_per_attack: int = 48
-    pictures_per_identity: int = 4
-    cloaked_repeat: int = 3
-    steps: int = 1000
-    batch_size: int = 64
-    lr: float = 3e-3
-    augment: str = "light"
-    loss: str = "base"
-    probe_steps: int = 200
-    seed: int = 0
-
-    def mode_of(self, attack: str) -> str | None:
-        return dict(self.modes).get(attack)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def recipe(self, base_recipe: Recipe | None = None) -> Recipe:
-        """The fine-tuning recipe (architecture fields copied from the base model's recipe)."""
-        r = base_recipe or Recipe()
-        loss = r.loss if self.loss == "base" else self.loss
-        return r.with_(loss=loss, augment=self.augment, steps=self.steps,
-                       batch_size=self.batch_size, lr=self.lr, seed=1000 + self.seed)
 
 
 # --------------------------------------------------------------------------- public cloaks
@@ -247,6 +197,19 @@ def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dic
             "profile": scenario.profile, **scenario.data_key()}
 
 
+def is_cached(scenario: Scenario, config: RobustConfig | None = None,
+              device: torch.device | None = None) -> bool:
+    """Whether `train_robust_extractor(scenario, config)` would load its weights (from the
+    cache or the package) instead of training. Never trains anything; a paper-profile base
+    model is loaded to read its weights' hash."""
+    from ..zoo import QUICK_ZOO, load_extractor, weights_available
+
+    config = config or RobustConfig()
+    base = None if config.base in QUICK_ZOO else load_extractor(config.base, scenario, device,
+                                                                  progress=False)
+    return weights_available(config_hash(robust_key(scenario, config, base)))
+
+
 def train_robust_extractor(
     scenario: Scenario,
     config: RobustConfig | None = None,
@@ -260,7 +223,7 @@ def train_robust_extractor(
     attack) and fine-tunes a copy of the base extractor. Notebook 05 calls this with the
     same config and gets the cached weights.
     """
-    from ..zoo import QUICK_ZOO, load_cached_weights, load_extractor, load_shipped_weights
+    from ..zoo import QUICK_ZOO, load_extractor, load_saved_weights
 
     config = config or RobustConfig()
     device = device or get_device()
@@ -269,7 +232,7 @@ def train_robust_extractor(
     path = artefact_path("extractor", key)
     model = copy.deepcopy(base)
     model.name, model.cache_key = f"robust_{config.base}", f"robust_{config.base}-{key}"
-    if load_cached_weights(model, path) or load_shipped_weights(model, key, path):
+    if load_saved_weights(model, key):
         return freeze(model).to(device)
     images, labels, info = robust_training_set(scenario, config, device, progress)
     base_recipe = QUICK_ZOO[config.base].recipe if config.base in QUICK_ZOO else Recipe(
@@ -325,16 +288,15 @@ def finetune_classifier(
     head = nn.Linear(dim, int(labels.max()) + 1).to(device)
     opt = torch.optim.AdamW(list(net.parameters()) + list(head.parameters()), lr=settings.lr,
                             weight_decay=5e-4)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.steps)
-    for _ in tqdm(range(settings.steps), desc="end-to-end fine-tuning", disable=not progress,
-                  leave=False):
+
+    def loss_at(_: int) -> torch.Tensor:
         idx = torch.randint(len(images), (settings.batch_size,), generator=g)
         x = augment(images[idx].float().div_(255), "light", g).to(device)
-        loss = F.cross_entropy(head(net.backbone(net.preprocess(x))), labels[idx].to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        return F.cross_entropy(head(net.backbone(net.preprocess(x))), labels[idx].to(device))
+
+    run_steps(loss_at, settings.steps, opt,
+              torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.steps), progress,
+              "end-to-end fine-tuning")
     net.eval()
     head.eval()
     return freeze(net), head
@@ -379,13 +341,8 @@ def end_to_end_protection(
 
     def build() -> dict[str, torch.Tensor]:
         g_idx = protocol.gallery_idx
-        images = ds.images[g_idx].clone()
         g_lab = ds.labels[g_idx]
-        for u in users:
-            rows = torch.nonzero(g_lab == u).flatten()
-            if len(rows) != len(cloaks[u]):
-                raise ValueError(f"user {u}: {len(cloaks[u])} cloaked pictures for {len(rows)}")
-            images[rows] = to_uint8(cloaks[u])
+        images = with_cloaks(ds.images[g_idx], g_lab, {u: cloaks[u] for u in users}, to_uint8)
         net, head = finetune_classifier(model, images, remap[g_lab], settings, device, progress)
         p_idx = protocol.probe_idx
         pred = _classify(net, head, ds.images[p_idx], device)
@@ -469,10 +426,9 @@ def nearest_matches(
     """
     ds = protocol.ds
     g_idx, p_idx = protocol.gallery_idx, protocol.user_test_idx(user)
-    g_imgs = ds.float_images(g_idx)
     g_lab = ds.labels[g_idx]
-    if cloaked is not None:
-        g_imgs[g_lab == user] = cloaked.float()
+    g_imgs = with_cloaks(ds.float_images(g_idx), g_lab, {user: cloaked} if cloaked is not None
+                         else {})
     g_emb = embed(model, g_imgs, device=device)
     p_emb = embed(model, ds.images[p_idx], device=device)
     d = torch.cdist(p_emb, g_emb)

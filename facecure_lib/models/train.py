@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 
 import torch
@@ -10,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from ..data.generate import gaussian_blur
 from .base import Extractor
 from .nets import build_backbone
 
@@ -83,7 +85,7 @@ def augment(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
         x = ((x - m) * c + m) * b
     if kind == "noise_blur":
         sig = 1.2 * torch.rand(n, generator=g)
-        x = _blur(x, sig)
+        x = gaussian_blur(x, sig)
         x = x + 0.04 * torch.rand(n, 1, 1, 1, generator=g) * torch.randn(x.shape, generator=g)
     return x.clamp(0, 1)
 
@@ -128,6 +130,32 @@ def _nt_xent(z1: torch.Tensor, z2: torch.Tensor, temperature: float) -> torch.Te
     return F.cross_entropy(sim, target)
 
 
+def run_steps(
+    loss_at: Callable[[int], torch.Tensor],
+    steps: int,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    progress: bool = True,
+    desc: str = "training",
+) -> list[float]:
+    """The one training loop of the package: `steps` optimiser steps on `loss_at(step)`.
+
+    `loss_at` draws its own batch (so that the caller's random generator decides the batch
+    order) and returns the loss; the scheduler, if any, steps after every optimiser step.
+    Returns the loss of every step.
+    """
+    losses: list[float] = []
+    for step in tqdm(range(steps), desc=desc, disable=not progress, leave=False):
+        loss = loss_at(step)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
+        losses.append(float(loss.detach()))
+    return losses
+
+
 def fit(
     model: Extractor,
     images: torch.Tensor,
@@ -159,26 +187,23 @@ def fit(
             return (step + 1) / warm
         return 0.5 * (1 + math.cos(math.pi * (step - warm) / max(1, recipe.steps - warm)))
 
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
-    for _ in tqdm(range(recipe.steps), desc=desc, disable=not progress, leave=False):
+    def loss_at(_: int) -> torch.Tensor:
         idx = torch.randint(len(images), (recipe.batch_size,), generator=g)
         x = images[idx].float().div_(255)
         if recipe.loss == "simclr":
             v1 = augment(x, "heavy", g).to(device)
             v2 = augment(x, "noise_blur", g).to(device)
-            loss = _nt_xent(
+            return _nt_xent(
                 model.backbone(model.preprocess(v1)),
                 model.backbone(model.preprocess(v2)),
                 recipe.temperature,
             )
-        else:
-            xb = augment(x, recipe.augment, g).to(device)
-            emb = model.backbone(model.preprocess(xb))
-            loss = F.cross_entropy(head(emb, labels[idx].to(device)), labels[idx].to(device))
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        sched.step()
+        xb = augment(x, recipe.augment, g).to(device)
+        emb = model.backbone(model.preprocess(xb))
+        return F.cross_entropy(head(emb, labels[idx].to(device)), labels[idx].to(device))
+
+    run_steps(loss_at, recipe.steps, opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_at),
+              progress, desc)
     return freeze(model)
 
 
@@ -212,11 +237,7 @@ def probe_head(
                          for i in range(0, len(images), 256)])
     y = labels.to(device)
     opt = torch.optim.Adam(head.parameters(), lr=lr)
-    for _ in range(steps):
-        loss = F.cross_entropy(head(emb, y), y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+    run_steps(lambda _: F.cross_entropy(head(emb, y), y), steps, opt, progress=False)
     return head.eval()
 
 

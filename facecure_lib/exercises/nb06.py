@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from . import expect, run_check
+from . import expect, grade
 
 
 def check_pair_photos(pair_photos: Callable) -> bool:
@@ -36,7 +36,7 @@ def check_pair_photos(pair_photos: Callable) -> bool:
         expect(not pairs and not orphans and not unpaired, "an empty folder gives nothing",
                "start from empty containers")
 
-    return run_check("pair_photos", body)
+    return grade("pair_photos", body)
 
 
 def check_wilson_interval(wilson_interval: Callable) -> bool:
@@ -62,4 +62,4 @@ def check_wilson_interval(wilson_interval: Callable) -> bool:
                "with no test photo at all, the interval is (0, 1): we know nothing",
                "handle n == 0 first")
 
-    return run_check("wilson_interval", body)
+    return grade("wilson_interval", body)

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import expect, run_check
+from . import expect, grade
 
 
 def check_leave_unprotected(fn: Callable[..., torch.Tensor]) -> bool:
@@ -51,7 +51,7 @@ def check_leave_unprotected(fn: Callable[..., torch.Tensor]) -> bool:
             "work on a copy: cloaked.clone()",
         )
 
-    return run_check("leave some pictures unprotected", body)
+    return grade("leave some pictures unprotected", body)
 
 
 def check_interpolate_weights(fn: Callable[..., dict]) -> bool:
@@ -98,4 +98,4 @@ def check_interpolate_weights(fn: Callable[..., dict]) -> bool:
             "build new tensors instead of changing them in place",
         )
 
-    return run_check("interpolate two models' weights", body)
+    return grade("interpolate two models' weights", body)

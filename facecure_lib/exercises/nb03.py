@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from . import expect, run_check
+from . import expect, grade
 
 
 def _auc_reference(labels: np.ndarray, scores: np.ndarray) -> float:
@@ -43,7 +43,7 @@ def check_auc(fn: Callable[[np.ndarray, np.ndarray], float]) -> bool:
         expect(abs(float(fn(lab, np.array([0.9, 0.1, 0.8, 0.2]))) - 1.0) < 1e-9,
                "labels in any order must work", "select scores with labels == 1 and == 0")
 
-    return run_check("ROC AUC from scratch", body)
+    return grade("ROC AUC from scratch", body)
 
 
 def check_threshold(fn: Callable[[np.ndarray, float], float]) -> bool:
@@ -73,4 +73,4 @@ def check_threshold(fn: Callable[[np.ndarray, float], float]) -> bool:
                f"1000 random clean scores, max_fpr=0.02: {(clean >= t).mean():.3f} flagged",
                "exactly 20 of 1000 clean pictures may be flagged")
 
-    return run_check("threshold for a false-positive budget", body)
+    return grade("threshold for a false-positive budget", body)

@@ -1,4 +1,4 @@
-"""Tests of facecure_lib.check: pairing, statistics, known-answer checks, bad input, reports."""
+"""Tests of facecure_lib.selfcheck: pairing, statistics, known-answer checks, bad input, reports."""
 
 from __future__ import annotations
 
@@ -8,10 +8,13 @@ import torch
 from PIL import Image
 from torch import nn
 
-from facecure_lib import check
-from facecure_lib.check import CheckInputError, ReportExistsError
+from facecure_lib import selfcheck as check
+from facecure_lib.data.dataset import subset
 from facecure_lib.models.base import Extractor
 from facecure_lib.scenario import load_scenario
+from facecure_lib.selfcheck import CheckInputError, ReportExistsError
+from facecure_lib.selfcheck import inputs as check_inputs
+from facecure_lib.selfcheck import run as check_run
 
 from .helpers import colour_dataset, mean_colour_extractor
 
@@ -50,7 +53,7 @@ def world(tmp_cache):
     """A colour 'world': 8 flat-colour identities (32 px), the mean-colour recogniser."""
     ds = colour_dataset(n_ids=8, per_id=10, size=32)
     scenario = load_scenario("quick", 0, dataset=ds, n_public=3, n_attackers=1, progress=False)
-    gallery = check.subset(ds, scenario.private, "colours")
+    gallery = subset(ds, scenario.private, "colours")
     return scenario, gallery
 
 
@@ -166,7 +169,7 @@ def test_input_folder_unchanged_and_report_next_to_it(tmp_path, world):
 def test_builtin_attack_cloaks_the_gallery_photos(tmp_path, world, monkeypatch):
     folder = write_person(tmp_path / "me", n=8, cloaked=False)
     tiny = {"tiny1": tiny_extractor(1)}
-    monkeypatch.setattr(check, "load_models", lambda names, *a, **k: (
+    monkeypatch.setattr(check_run, "load_models", lambda names, *a, **k: (
         {n: tiny_extractor(i + 10) for i, n in enumerate(names)}, []))
     before = check.folder_hashes(folder)
     r = run(folder, world, models=tiny, attack="lowkey")
@@ -189,8 +192,8 @@ def test_optional_defenses_are_reported(tmp_path, world, monkeypatch):
 
     robust = mean_colour_extractor()
     robust.name = "robust_colour"
-    monkeypatch.setattr(check, "load_robust", lambda *a, **k: (robust, None))
-    monkeypatch.setattr(check, "load_detector", lambda *a, **k: (FakeDetector(), None))
+    monkeypatch.setattr(check_run, "load_robust", lambda *a, **k: (robust, None))
+    monkeypatch.setattr(check_run, "load_detector", lambda *a, **k: (FakeDetector(), None))
     r = run(folder, world, defenses="cached")
     assert list(r.table["recogniser"]) == ["mean_colour", "robust_colour"]
     assert r.table.iloc[1]["role"].startswith("adaptively")
@@ -249,7 +252,7 @@ def test_every_problem_is_listed_at_once(tmp_path, world):
 
 def test_no_face_found_with_align(tmp_path, world, monkeypatch):
     folder = write_person(tmp_path / "me", 6)
-    monkeypatch.setattr(check, "_face_box", lambda img: None)
+    monkeypatch.setattr(check_inputs, "face_box", lambda img: None)
     with pytest.raises(CheckInputError) as err:
         run(folder, world, align=True)
     assert len(err.value.problems) == 6 and "no face found" in str(err.value)
@@ -274,18 +277,18 @@ def test_defenses_are_never_trained_in_cached_mode(world):
     assert check.load_robust(scenario, "off") == (None, "not run (defenses switched off)")
 
 
-def test_detector_probe_uses_get_detectors_cache_key(world, monkeypatch):
-    """The 'is it cached?' probe computes the same key as get_detector (never trains)."""
-    from facecure_lib.cache import config_hash
+def test_is_cached_probes_use_the_builders_cache_keys(world, monkeypatch):
+    """`detection.is_cached` computes the same key as get_detector (never trains)."""
+    from facecure_lib.cache import artefact_path
     from facecure_lib.defenses import detection as dt
     from facecure_lib.experiments import surrogate_names
-    from facecure_lib.zoo import model_key
+    from facecure_lib.zoo import cache_key
 
     scenario, _ = world
     surrogates = []
     for i, n in enumerate(surrogate_names("fawkes_v10", "quick")):
         m = tiny_extractor(i)
-        m.cache_key = f"{n}-{config_hash(model_key(n, scenario))}"
+        m.cache_key = cache_key(n, scenario)
         surrogates.append(m)
     seen = []
 
@@ -303,14 +306,21 @@ def test_detector_probe_uses_get_detectors_cache_key(world, monkeypatch):
     monkeypatch.setattr(dt, "detection_set", no_training)
     with pytest.raises(Stop):
         dt.get_detector(scenario, "fawkes_v10", "high", surrogates=surrogates, progress=False)
-    assert seen and seen[0] == check._detector_key(scenario, "fawkes_v10", "high")
+    assert not dt.is_cached(scenario, "fawkes_v10", "high")
+    path = artefact_path("detector", seen[0])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
+    assert dt.is_cached(scenario, "fawkes_v10", "high")
 
 
 def test_detector_key_follows_the_attack_version(world, monkeypatch):
     """Detectors are trained on cloaks: a new attack version must not reuse a stale detector."""
     from facecure_lib.attacks import api
+    from facecure_lib.defenses import detection as dt
+    from facecure_lib.zoo import cache_key
 
     scenario, _ = world
-    key = check._detector_key(scenario, "lowkey", "default")
+    keys = [cache_key(n, scenario) for n in ("era1_softmax",)]
+    cfg = dt.detector_config(scenario, "lowkey", "default", keys)
     monkeypatch.setattr(api, "ATTACK_VERSION", api.ATTACK_VERSION + 1)
-    assert check._detector_key(scenario, "lowkey", "default") != key
+    assert dt.detector_config(scenario, "lowkey", "default", keys) != cfg

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import expect, run_check
+from . import expect, grade
 
 
 def check_protection_rate(fn: Callable[..., float]) -> bool:
@@ -43,7 +43,7 @@ def check_protection_rate(fn: Callable[..., float]) -> bool:
                f"probes that equal user 3's own pictures must give 0, got {out:.3f}",
                "use Euclidean distance (torch.cdist) and the label of the single nearest picture")
 
-    return run_check("protection_rate", body)
+    return grade("protection_rate", body)
 
 
 def check_training_set(fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> bool:
@@ -75,4 +75,4 @@ def check_training_set(fn: Callable[..., tuple[torch.Tensor, torch.Tensor]]) -> 
                "a cloaked picture keeps the label of the person it shows",
                "the whole point: the trainer teaches its model that a cloaked Alice is still Alice")
 
-    return run_check("robust training set", body)
+    return grade("robust training set", body)

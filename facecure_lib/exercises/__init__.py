@@ -22,7 +22,7 @@ def expect(condition: bool, what: str, hint: str) -> None:
         raise ExerciseFailed(f"{what}. Hint: {hint}")
 
 
-def run_check(name: str, body: Callable[[], None]) -> bool:
+def grade(name: str, body: Callable[[], None]) -> bool:
     """Run a check body, print PASS/FAIL (with the hint), re-raise failures."""
     try:
         body()

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import expect, run_check
+from . import expect, grade
 
 TOY_TIMELINE = {1: ["m2015"], 2: ["m2015", "m2018"], 3: ["m2015", "m2018"],
                 4: ["m2015", "m2018", "m2021"]}
@@ -56,7 +56,7 @@ def check_within_budget(within_budget: Callable) -> bool:
         expect(flags == want, f"both budgets: got {flags}, expected {want}",
                "a picture must respect every budget that is given")
 
-    return run_check("within_budget (the oracle)", body)
+    return grade("within_budget (the oracle)", body)
 
 
 def check_retroactive(retroactive: Callable) -> bool:
@@ -76,4 +76,4 @@ def check_retroactive(retroactive: Callable) -> bool:
                "a different timeline gave a wrong answer",
                "read the models from the timeline argument, do not hard-code names")
 
-    return run_check("retroactive trainer", body)
+    return grade("retroactive trainer", body)

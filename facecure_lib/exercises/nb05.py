@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import torch
 
-from . import expect, run_check
+from . import expect, grade
 
 
 def check_calibrate_threshold(fn: Callable[..., float]) -> bool:
@@ -29,7 +29,7 @@ def check_calibrate_threshold(fn: Callable[..., float]) -> bool:
                    f"under {m:.0%}: the threshold is higher than it needs to be",
                    "the threshold is the (k+1)-th largest distance, with k = ceil(m * n) - 1")
 
-    return run_check("calibrate the threshold", body)
+    return grade("calibrate the threshold", body)
 
 
 def check_threshold_answer(fn: Callable[..., torch.Tensor]) -> bool:
@@ -50,4 +50,4 @@ def check_threshold_answer(fn: Callable[..., torch.Tensor]) -> bool:
         expect(out.tolist() == acc.tolist(), "a huge threshold must never reroute",
                "torch.where(acc_dist > threshold, rob_label, acc_label)")
 
-    return run_check("thresholding system", body)
+    return grade("thresholding system", body)

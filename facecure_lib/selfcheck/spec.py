@@ -1,0 +1,34 @@
+"""What `facecure check` accepts and promises, without importing torch.
+
+The command line reads these (so that `facecure --help` answers at once); the check itself
+uses the same objects. Nothing here touches pixels or models.
+"""
+
+from __future__ import annotations
+
+import os
+
+PATTERNS = {"fawkes": "{stem}_cloaked.png", "lowkey": "{stem}_attacked.png"}
+REPORT_FILES = ("report.md", "check.json", "cloak_examples.png")
+MIN_PICTURES = 5
+FOOLED, PARTLY = 0.8, 0.2  # protection >= FOOLED: fooled; <= PARTLY: recognised you
+DEFENSE_MODES = ("cached", "train", "off")
+ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
+EXIT_CODES = {0: "the check ran and the report was written",
+              1: "an unexpected failure (add --debug for the traceback)",
+              2: "bad input or options: each problem is named, nothing was written"}
+
+
+class CheckInputError(ValueError):
+    """Input the check cannot use; `problems` holds (path, what is wrong and how to fix it)."""
+
+    def __init__(self, where: str | os.PathLike, problems: list[tuple[str, str]]) -> None:
+        self.where = str(where)
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {path}: {msg}" for path, msg in self.problems)
+        super().__init__(f"{len(self.problems)} problem(s) with {self.where}:\n{lines}\n"
+                         "Nothing in your photo folder was changed.")
+
+
+class ReportExistsError(CheckInputError):
+    """The report folder already holds report files (pass force=True / --force)."""
