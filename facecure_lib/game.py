@@ -466,34 +466,3 @@ def first_new_model_round(timeline: Timeline) -> int | None:
     return None
 
 
-def plot_timeline(games: Mapping[str, Sequence[RoundResult]], threshold: float = WIN_THRESHOLD,
-                  title: str = ""):
-    """Protection rate per round, one line per game (e.g. per trainer strategy).
-
-    Filled markers: the user wins the round; open markers: the trainer wins. Round labels
-    show the user's attack for the new pictures and the model on the x axis.
-    """
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3"]
-    first = next(iter(games.values()), [])
-    for i, (label, res) in enumerate(games.items()):
-        c = colours[i % len(colours)]
-        xs = [r.round for r in res]
-        ys = [r.protection_rate for r in res]
-        ax.plot(xs, ys, "-", color=c, label=label, alpha=0.8)
-        for r in res:
-            ax.plot(r.round, r.protection_rate, "o", ms=8, color=c,
-                    mfc=c if r.winner == "user" else "white")
-    ax.axhline(threshold, ls="--", color="#8C8C8C", lw=1)
-    ax.text(0.01, threshold + 0.02, f"user wins above {threshold:.2f}", color="#8C8C8C",
-            fontsize=8, transform=ax.get_yaxis_transform())
-    ax.set_xticks([r.round for r in first],
-                  [f"round {r.round}\n{r.user_attack or 'none'}" for r in first], fontsize=8)
-    ax.set_ylim(-0.03, 1.05)
-    ax.set_ylabel("protection rate")
-    ax.set_title(title or "dynamic game: filled = user wins, open = trainer wins")
-    ax.legend(fontsize=8, loc="upper right")
-    fig.tight_layout()
-    return fig

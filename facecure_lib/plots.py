@@ -1,17 +1,24 @@
-"""Plot style (set once) and the figures that more than one notebook draws."""
+"""Plot style (set once), the one way a notebook shows a figure (`show`), and every figure
+the notebooks draw: faces, bars, the game, the timeline, interpolation, ROC curves."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.figure import Figure
 
 from .config import project_root
+
+if TYPE_CHECKING:
+    from .defenses.detection import DetectionResult
+    from .game import RoundResult
 
 PALETTE = {
     "fawkes_v03": "#4C72B0",
@@ -57,11 +64,44 @@ def figures_dir() -> Path:
     return out
 
 
-def savefig(fig: plt.Figure, name: str) -> Path:
-    """Save a figure as PNG in the figures folder and return its path."""
-    path = figures_dir() / f"{name}.png"
-    fig.savefig(path)
-    return path
+_SHOWN: list[str] = []  # names of the figures shown since the notebook started
+
+
+def show(fig: Figure, name: str) -> None:
+    """Save a figure as `<figures>/<name>.png`, display it exactly once, and close it.
+
+    Returns nothing, so that a notebook cell ending with `plots.show(...)` prints no path.
+    Inside a notebook the figure is displayed here; since it is closed afterwards, the
+    inline backend does not draw it a second time. Outside a notebook nothing is displayed.
+    """
+    fig.savefig(figures_dir() / f"{name}.png")
+    shown(name)
+    if _in_notebook():
+        from IPython.display import display
+
+        display(fig)
+    plt.close(fig)
+
+
+def shown(name: str) -> None:
+    """Record that a figure was displayed (`show` does; panels do for the figures they draw)."""
+    _SHOWN.append(name)
+
+
+def shown_figures(reset: bool = False) -> list[str]:
+    """Names of the figures shown so far (the results file lists them); `reset` starts over."""
+    out = list(_SHOWN)
+    if reset:
+        _SHOWN.clear()
+    return out
+
+
+def _in_notebook() -> bool:
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython ships with the notebook stack
+        return False
+    return hasattr(get_ipython(), "kernel")  # a Jupyter kernel, not a terminal IPython
 
 
 def to_hwc(img: torch.Tensor) -> np.ndarray:
@@ -130,3 +170,167 @@ def grouped_bars(
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
+
+
+def plot_timeline(
+    records: Sequence[Mapping],
+    seed_control: Mapping | None = None,
+    surrogates: Mapping[str, Sequence[str]] | None = None,
+):
+    """Figs. 4-5 style: protection (left) and protection minus clean error (right) along the
+    timeline, one line per attack, clean error as reference; the seed control as hollow markers,
+    and each attack's own surrogates circled."""
+    import matplotlib.pyplot as plt
+
+    from .plots import PALETTE
+
+    names = [r["model"] for r in records]
+    attacks = list(records[0]["protection_rate"])
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=False)
+    xs = np.arange(len(names))
+    for ax, key, title in (
+        (axes[0], "protection_rate", "protection rate"),
+        (axes[1], "excess_protection", "protection rate - clean error"),
+    ):
+        for a in attacks:
+            ys = [r[key][a] for r in records]
+            ax.plot(xs, ys, "-o", color=PALETTE.get(a), label=a)
+            for x, n in zip(xs, names):
+                if n in (surrogates or {}).get(a, ()):
+                    ax.plot(
+                        x,
+                        records[names.index(n)][key][a],
+                        "o",
+                        ms=13,
+                        mfc="none",
+                        color=PALETTE.get(a),
+                    )
+            if seed_control is not None:
+                ax.plot(-1, seed_control[key][a], "D", mfc="none", ms=8, color=PALETTE.get(a))
+        if key == "protection_rate":
+            ax.plot(
+                xs,
+                [r["clean_error"] for r in records],
+                "--",
+                color=PALETTE["clean"],
+                label="clean error",
+            )
+            if seed_control is not None:
+                ax.plot(-1, seed_control["clean_error"], "x", color=PALETTE["clean"])
+        ax.axhline(0, color="k", lw=0.5)
+        labels = (
+            [f"{seed_control['model']}\n(seed control)"] if seed_control is not None else []
+        ) + [f"{n}\n{r.get('year', '')}" for n, r in zip(names, records)]
+        ticks = ([-1] if seed_control is not None else []) + list(xs)
+        ax.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(-0.25 if key != "protection_rate" else 0, 1.05)
+        ax.set_title(title)
+    axes[0].legend(fontsize=8)
+    axes[0].set_ylabel("error on the user's clean probes")
+    fig.tight_layout()
+    return fig
+
+
+def plot_unprotected(curves: Mapping[str, Sequence[Mapping]]):
+    """Fig. 7 style: protection against the share of the user's pictures left clean."""
+    import matplotlib.pyplot as plt
+
+    from .plots import PALETTE
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for a, curve in curves.items():
+        ax.plot(
+            [c["fraction"] for c in curve],
+            [c["protection_rate"] for c in curve],
+            "-o",
+            color=PALETTE.get(a),
+            label=a,
+        )
+    ax.set_xlabel("share of the user's scraped pictures left unprotected")
+    ax.set_ylabel("protection rate (own surrogate)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_interpolation(curve: Sequence[Mapping]):
+    """App. B.3 style: clean accuracy and protection against each attack along alpha."""
+    import matplotlib.pyplot as plt
+
+    from .plots import PALETTE
+
+    alphas = [c["alpha"] for c in curve]
+    fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    ax.plot(alphas, [c["clean_accuracy"] for c in curve], "-s", color="k", label="clean accuracy")
+    for a in curve[0]["protection_rate"]:
+        ax.plot(
+            alphas,
+            [c["protection_rate"][a] for c in curve],
+            "-o",
+            color=PALETTE.get(a, "#8172B3"),
+            label=f"protection: {a}",
+        )
+    ax.set_xlabel("alpha  (0 = generic model, 1 = face-tuned model)")
+    ax.set_ylim(0, 1.05)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+
+def plot_roc(results: dict[str, DetectionResult], title: str = ""):
+    """ROC curves (false positive rate vs true positive rate) with the AUC in the legend."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    for key, r in results.items():
+        fpr, tpr = r.roc()
+        ax.plot(fpr, tpr, label=f"{key} (AUC {r.metrics['auc']:.3f})", lw=1.6)
+    ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
+    ax.set_xlabel("false positive rate (clean flagged)")
+    ax.set_ylabel("true positive rate (cloaked caught)")
+    ax.set_xlim(-0.01, 1.01)
+    ax.set_ylim(-0.01, 1.01)
+    ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+
+def plot_game(games: Mapping[str, Sequence[RoundResult]], threshold: float | None = None,
+              title: str = ""):
+    """Protection rate per round, one line per game (e.g. per trainer strategy).
+
+    Filled markers: the user wins the round; open markers: the trainer wins. Round labels
+    show the user's attack for the new pictures and the model on the x axis.
+    """
+    from .game import WIN_THRESHOLD
+
+    threshold = WIN_THRESHOLD if threshold is None else threshold
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 3.8))
+    colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3"]
+    first = next(iter(games.values()), [])
+    for i, (label, res) in enumerate(games.items()):
+        c = colours[i % len(colours)]
+        xs = [r.round for r in res]
+        ys = [r.protection_rate for r in res]
+        ax.plot(xs, ys, "-", color=c, label=label, alpha=0.8)
+        for r in res:
+            ax.plot(r.round, r.protection_rate, "o", ms=8, color=c,
+                    mfc=c if r.winner == "user" else "white")
+    ax.axhline(threshold, ls="--", color="#8C8C8C", lw=1)
+    ax.text(0.01, threshold + 0.02, f"user wins above {threshold:.2f}", color="#8C8C8C",
+            fontsize=8, transform=ax.get_yaxis_transform())
+    ax.set_xticks([r.round for r in first],
+                  [f"round {r.round}\n{r.user_attack or 'none'}" for r in first], fontsize=8)
+    ax.set_ylim(-0.03, 1.05)
+    ax.set_ylabel("protection rate")
+    ax.set_title(title or "dynamic game: filled = user wins, open = trainer wins")
+    ax.legend(fontsize=8, loc="upper right")
+    fig.tight_layout()
+    return fig
+

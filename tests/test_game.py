@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from facecure_lib import game
+from facecure_lib import game, plots
 from facecure_lib.game import DynamicGame, TrainerStrategy, UserStrategy
 from facecure_lib.models.base import Extractor
 from facecure_lib.recognition import Protocol, evaluate_protection
@@ -163,10 +163,10 @@ def test_attack_budgets():
     assert lk["max_dssim"] is None and 0 < lk["max_linf"] < 0.2
 
 
-def test_plot_timeline(world):
+def test_plot_game(world):
     proto, models, cloaks = world
     g = DynamicGame(proto, models, cloaks, 2, {1: ["old"], 2: ["old", "new"]})
-    fig = game.plot_timeline({s: g.play("toy", s) for s in ("static", "retroactive")})
+    fig = plots.plot_game({s: g.play("toy", s) for s in ("static", "retroactive")})
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) >= 2
 
 

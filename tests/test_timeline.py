@@ -1,6 +1,8 @@
 import pytest
 import torch
 
+from facecure_lib import imagenet
+from facecure_lib import interpolation as interp
 from facecure_lib import timeline as tl
 from facecure_lib.exercises import ExerciseFailed
 from facecure_lib.exercises.nb04 import check_interpolate_weights, check_leave_unprotected
@@ -60,13 +62,13 @@ def test_mix_cloaks_takes_halves():
 def test_interpolation_known_answers_and_check():
     g = {"w": torch.zeros(2), "n": torch.tensor(1)}
     t = {"w": torch.ones(2) * 2, "n": torch.tensor(7)}
-    out = tl.interpolate_weights(g, t, 0.6)
+    out = interp.interpolate_weights(g, t, 0.6)
     assert torch.allclose(out["w"], torch.full((2,), 1.2)) and out["n"].item() == 7
-    assert check_interpolate_weights(tl.interpolate_weights)
+    assert check_interpolate_weights(interp.interpolate_weights)
     with pytest.raises(ExerciseFailed, match="integer"):
         check_interpolate_weights(lambda a, b, al: {k: al * b[k] + (1 - al) * a[k] for k in a})
     with pytest.raises(ValueError, match="keys"):
-        tl.interpolate_weights(g, {"w": t["w"]}, 0.5)
+        interp.interpolate_weights(g, {"w": t["w"]}, 0.5)
 
 
 def test_interpolated_extractor_endpoints_and_batchnorm():
@@ -79,17 +81,17 @@ def test_interpolated_extractor_endpoints_and_batchnorm():
         m.eval()
     x = torch.rand(4, 3, 16, 16)
     with torch.no_grad():
-        assert torch.allclose(tl.interpolated_extractor(a, b, 1.0)(x), b(x), atol=1e-6)
-        assert torch.allclose(tl.interpolated_extractor(a, b, 0.0)(x), a(x), atol=1e-6)
-        mid = tl.interpolated_extractor(a, b, 0.5)
-        assert mid.cache_key != tl.interpolated_extractor(a, b, 0.6).cache_key
-        re = tl.interpolated_extractor(
+        assert torch.allclose(interp.interpolated_extractor(a, b, 1.0)(x), b(x), atol=1e-6)
+        assert torch.allclose(interp.interpolated_extractor(a, b, 0.0)(x), a(x), atol=1e-6)
+        mid = interp.interpolated_extractor(a, b, 0.5)
+        assert mid.cache_key != interp.interpolated_extractor(a, b, 0.6).cache_key
+        re = interp.interpolated_extractor(
             a, b, 0.5, bn="reestimate", calibration=torch.rand(8, 3, 16, 16)
         )
         assert not torch.allclose(re(x), mid(x))
     assert not any(p.requires_grad for p in mid.parameters())
     with pytest.raises(ValueError, match="calibration"):
-        tl.interpolated_extractor(a, b, 0.5, bn="reestimate")
+        interp.interpolated_extractor(a, b, 0.5, bn="reestimate")
 
 
 def test_timeline_evaluation_and_records(protocol):
@@ -125,7 +127,7 @@ def test_interpolation_curve_and_best_tradeoff(protocol):
     )
     for m in (a, b):
         m.eval()
-    curve = tl.interpolation_curve(
+    curve = interp.interpolation_curve(
         a, b, protocol, {"decoy": _decoys(protocol)}, alphas=(0.0, 0.5, 1.0), progress=False
     )
     assert [c["alpha"] for c in curve] == [0.0, 0.5, 1.0]
@@ -137,7 +139,7 @@ def test_interpolation_curve_and_best_tradeoff(protocol):
         {"alpha": 0.8, "clean_accuracy": 0.9, "protection_rate": {"x": 0.5}},
         {"alpha": 1.0, "clean_accuracy": 0.9, "protection_rate": {"x": 0.8}},
     ]
-    best = tl.best_tradeoff(fake, "x")
+    best = interp.best_tradeoff(fake, "x")
     assert best["alpha"] == 0.6 and best["protection_drop"] == pytest.approx(0.6)
 
 
@@ -158,22 +160,22 @@ def test_attribute_drop(own, twin, newer, verdict):
 def test_table4_pipeline_on_tiny_random_models():
     torch.manual_seed(0)
     kw = {"weights": None, "num_classes": 10}
-    src = {"resnet18": tl.torchvision_classifier("resnet18", **kw)}
-    tgt = {"mobilenet_v2": tl.torchvision_classifier("mobilenet_v2", **kw)}
+    src = {"resnet18": imagenet.torchvision_classifier("resnet18", **kw)}
+    tgt = {"mobilenet_v2": imagenet.torchvision_classifier("mobilenet_v2", **kw)}
     for m in (*src.values(), *tgt.values()):
         m.size = 32  # tiny inputs keep the test fast
     x, y = torch.rand(3, 3, 32, 32), torch.tensor([1, 2, 3])
-    adv = tl.pgd_ensemble(list(src.values()), x, y, eps=8 / 255, steps=3)
+    adv = imagenet.pgd_ensemble(list(src.values()), x, y, eps=8 / 255, steps=3)
     assert adv.shape == x.shape and (adv - x).abs().max() <= 8 / 255 + 1e-6 and adv.min() >= 0
     with torch.no_grad():
         loss = lambda z: torch.nn.functional.cross_entropy(src["resnet18"](z), y)  # noqa: E731
         assert loss(adv) > loss(x)
-    df = tl.transfer_over_time(
+    df = imagenet.transfer_over_time(
         src, tgt, x, y, years={"resnet18": 2015}, eps=8 / 255, steps=2, progress=False
     )
     assert list(df["role"]) == ["source", "target"] and df["adversarial_top1"].between(0, 1).all()
     with pytest.raises(ValueError, match="Unknown torchvision"):
-        tl.torchvision_classifier("no_such_net", weights=None)
+        imagenet.torchvision_classifier("no_such_net", weights=None)
 
 
 def test_load_imagenet_folder(tmp_path):
@@ -183,10 +185,10 @@ def test_load_imagenet_folder(tmp_path):
     for wnid in ("n01440764", "n03888605"):
         (tmp_path / wnid).mkdir()
         Image.fromarray(np.zeros((40, 30, 3), np.uint8)).save(tmp_path / wnid / "a.png")
-    x, y = tl.load_imagenet_folder(tmp_path, size=16)
+    x, y = imagenet.load_imagenet_folder(tmp_path, size=16)
     assert x.shape == (2, 3, 16, 16) and y.tolist() == [0, 701]
     with pytest.raises(FileNotFoundError):
-        tl.load_imagenet_folder(tmp_path / "missing")
+        imagenet.load_imagenet_folder(tmp_path / "missing")
 
 
 def test_attribution_inputs():
