@@ -4,12 +4,14 @@ PY      := $(VENV)/bin/python
 PROFILE ?= quick
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml binder/requirements.txt 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: setup run test unit lint strip check-stripped student bench clean-cache help
+.PHONY: setup run test unit lint format notebooks strip check-stripped student bench clean-cache help
 
 help:
 	@echo "make run    - set up, execute every notebook headless (PROFILE=$(PROFILE)), write output/ and results/"
 	@echo "make test   - set up, run the whole test suite (unit tests, papermill run of every notebook, nbval)"
-	@echo "make unit   - unit tests only (fast)"
+	@echo "make unit   - unit tests only (fast: no notebook, no training)"
+	@echo "make notebooks - rebuild notebooks/*.ipynb from their sources notebooks/*.py"
+	@echo "make format - ruff format the library, tests, scripts and notebook sources"
 	@echo "make bench  - benchmarks -> benchmarks/RESULTS.md"
 	@echo "make student- write student versions of the notebooks to output/student/"
 	@echo "make lint / strip / check-stripped"
@@ -29,15 +31,30 @@ $(STAMP): pyproject.toml
 run: setup
 	$(PY) -m facecure_lib.run_all --profile $(PROFILE)
 
-test: setup
+# Stage 1: unit tests, then every notebook once with papermill (its results file checked).
+# Stage 2: nbval runs the student versions (every exercise left undone) and compares their
+# outputs with stage 1's, so the exercise fallbacks and determinism are checked in one run.
+test: setup lint
 	$(PY) -m pytest tests
-	$(PY) -m pytest --nbval-lax -p no:cacheprovider notebooks
+	$(PY) -m facecure_lib.student notebooks output/student-test --reference output/test-results
+	TQDM_DISABLE=1 $(PY) -m pytest --nbval -p no:cacheprovider \
+		--nbval-sanitize-with tests/nbval_sanitize.cfg output/student-test
 
 unit: setup
-	$(PY) -m pytest tests -m "not notebooks"
+	$(PY) -m pytest tests -m "not slow"
+
+LINTED := facecure_lib tests benchmarks scripts notebooks
 
 lint: setup
-	$(VENV)/bin/ruff check facecure_lib tests benchmarks scripts
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/ruff format --check $(LINTED)
+	$(PY) scripts/build_notebooks.py --check
+
+format: setup
+	$(VENV)/bin/ruff format $(LINTED)
+
+notebooks: setup
+	$(PY) scripts/build_notebooks.py
 
 strip: setup
 	$(VENV)/bin/nbstripout notebooks/*.ipynb

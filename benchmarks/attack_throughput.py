@@ -33,8 +33,9 @@ def small_cnn(seed: int, size: int = 64) -> Extractor:
             layers.append(nn.MaxPool2d(2))
         cin = w
     layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(cin, 128)]
-    return Extractor(nn.Sequential(*layers), f"bench_cnn{seed}", size,
-                     cache_key=f"bench_cnn{seed}").eval()
+    return Extractor(
+        nn.Sequential(*layers), f"bench_cnn{seed}", size, cache_key=f"bench_cnn{seed}"
+    ).eval()
 
 
 def zoo_setup(train: bool) -> tuple[list[Extractor], torch.Tensor, dict, str] | None:
@@ -49,12 +50,14 @@ def zoo_setup(train: bool) -> tuple[list[Extractor], torch.Tensor, dict, str] | 
 
         sc = load_scenario("quick", progress=False)
         names = zoo.available("quick")[:2]
-        cached = all(artefact_path("extractor", config_hash(zoo.model_key(n, sc))).exists()
-                     for n in names)
+        cached = all(
+            artefact_path("extractor", config_hash(zoo.model_key(n, sc))).exists() for n in names
+        )
         if len(names) < 2 or not (cached or train):
             return None
-        models = [zoo.load_extractor(n, sc, device=torch.device("cpu"), progress=False)
-                  for n in names]
+        models = [
+            zoo.load_extractor(n, sc, device=torch.device("cpu"), progress=False) for n in names
+        ]
         user = sc.protocol.attackers[0]
         x = sc.protocol.user_train_images(user)
         ds = sc.ds
@@ -68,8 +71,12 @@ def zoo_setup(train: bool) -> tuple[list[Extractor], torch.Tensor, dict, str] | 
 def fallback_setup(n: int, size: int) -> tuple[list[Extractor], torch.Tensor, dict, str]:
     """Random SmallCNN-shaped surrogates and smooth textured pictures."""
     pool = {f"other{i}": pictures(5, size, seed=100 + i) for i in range(30)}
-    return ([small_cnn(1, size), small_cnn(2, size)], pictures(n, size), pool,
-            "random SmallCNN-shaped (32-64-128-128)")
+    return (
+        [small_cnn(1, size), small_cnn(2, size)],
+        pictures(n, size),
+        pool,
+        "random SmallCNN-shaped (32-64-128-128)",
+    )
 
 
 def pictures(n: int, size: int, seed: int = 0) -> torch.Tensor:
@@ -117,29 +124,46 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    ap.add_argument("--train-zoo", action="store_true",
-                    help="train the zoo extractors if they are not cached yet")
+    ap.add_argument(
+        "--train-zoo",
+        action="store_true",
+        help="train the zoo extractors if they are not cached yet",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     setup = zoo_setup(args.train_zoo) or fallback_setup(args.n, args.size)
     models, x, pool, origin = setup
-    print(f"surrogates: {origin}; {x.shape[0]} pictures of {x.shape[-1]} px; "
-          f"{torch.get_num_threads()} threads; profile {args.profile}")
-    print(f"{'attack':<11} {'mode':<8} {'steps':>5} {'seconds':>8} {'img/s':>7} "
-          f"{'bare s':>7} {'ratio':>6}")
+    print(
+        f"surrogates: {origin}; {x.shape[0]} pictures of {x.shape[-1]} px; "
+        f"{torch.get_num_threads()} threads; profile {args.profile}"
+    )
+    print(
+        f"{'attack':<11} {'mode':<8} {'steps':>5} {'seconds':>8} {'img/s':>7} "
+        f"{'bare s':>7} {'ratio':>6}"
+    )
     for attack, spec in ATTACKS.items():
         for mode in spec.modes:
             if args.quick and mode not in ("mid", "default"):
                 continue
             _, params, _ = attack_params(attack, mode, args.profile)
             kw = {"target_pool": pool} if spec.targeted else {}
-            res = cloak(attack, x, models, mode=mode, profile=args.profile, cache=False,
-                        progress=False, **kw)
+            res = cloak(
+                attack,
+                x,
+                models,
+                mode=mode,
+                profile=args.profile,
+                cache=False,
+                progress=False,
+                **kw,
+            )
             used, batch = passes(attack, models, params, x)
             reps = min(params["steps"], 10 if args.quick else 50)
             bare = bare_seconds(used, batch, reps) * params["steps"]
-            print(f"{attack:<11} {mode:<8} {params['steps']:>5} {res.seconds:>8.2f} "
-                  f"{x.shape[0] / res.seconds:>7.2f} {bare:>7.2f} {res.seconds / bare:>6.2f}")
+            print(
+                f"{attack:<11} {mode:<8} {params['steps']:>5} {res.seconds:>8.2f} "
+                f"{x.shape[0] / res.seconds:>7.2f} {bare:>7.2f} {res.seconds / bare:>6.2f}"
+            )
 
 
 if __name__ == "__main__":

@@ -30,9 +30,14 @@ def run(n: int = 100, size: int = 64) -> dict:
     t = time.perf_counter()
     embed(model, images, batch_size=50, device=torch.device("cpu"), cache=False)
     embed_s = time.perf_counter() - t
-    return {"threads": torch.get_num_threads(), "pictures": len(images), "size": size,
-            "load_s": round(load_s, 3), "embed_s": round(embed_s, 3),
-            "total_s": round(load_s + embed_s, 3)}
+    return {
+        "threads": torch.get_num_threads(),
+        "pictures": len(images),
+        "size": size,
+        "load_s": round(load_s, 3),
+        "embed_s": round(embed_s, 3),
+        "total_s": round(load_s + embed_s, 3),
+    }
 
 
 def main() -> None:

@@ -59,8 +59,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-suite", action="store_true")
     ap.add_argument("--suite-cache", help="keep the suite's cache here (a new folder)")
-    ap.add_argument("--reuse-suite", action="store_true",
-                    help="tabulate an existing benchmarks/suite.json instead of re-running")
+    ap.add_argument(
+        "--reuse-suite",
+        action="store_true",
+        help="tabulate an existing benchmarks/suite.json instead of re-running",
+    )
     args = ap.parse_args()
     py = sys.executable
     parts = [
@@ -71,8 +74,14 @@ def main() -> None:
         parts.append(
             (
                 "Notebook suite (quick profile, cold then warm cache)",
-                [py, "benchmarks/suite.py", "--json", str(HERE / "suite.json"),
-                 "--results", str(HERE.parent / "results")]
+                [
+                    py,
+                    "benchmarks/suite.py",
+                    "--json",
+                    str(HERE / "suite.json"),
+                    "--results",
+                    str(HERE.parent / "results"),
+                ]
                 + (["--cache", args.suite_cache] if args.suite_cache else []),
             )
         )

@@ -86,8 +86,11 @@ def main() -> None:
     ap.add_argument("--only", nargs="*")
     ap.add_argument("--json")
     ap.add_argument("--results", help="keep the warm run's results files here (e.g. results)")
-    ap.add_argument("--cache", help="cache folder to use and keep (must not exist yet: the "
-                    "cold phase needs it empty); default: a temporary one")
+    ap.add_argument(
+        "--cache",
+        help="cache folder to use and keep (must not exist yet: the "
+        "cold phase needs it empty); default: a temporary one",
+    )
     args = ap.parse_args()
     if args.cache and Path(args.cache).exists():
         ap.error(f"--cache {args.cache} exists: the cold phase needs a fresh folder")

@@ -166,7 +166,6 @@ def load_weights(model: torch.nn.Module, path: Path, action: str = "rebuilding")
         model.load_state_dict(state)
     except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
         name = getattr(model, "name", type(model).__name__)
-        warnings.warn(f"{name}: saved weights {path.name} unusable ({err}); {action}",
-                      stacklevel=3)
+        warnings.warn(f"{name}: saved weights {path.name} unusable ({err}); {action}", stacklevel=3)
         return None
     return meta

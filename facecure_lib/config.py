@@ -111,7 +111,9 @@ def check_versions(min_torch: str = "2.1") -> None:
     major_minor = tuple(int(p) for p in torch.__version__.split("+")[0].split(".")[:2])
     need = tuple(int(p) for p in min_torch.split("."))
     gpu = f"GPU: {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "CPU only"
-    print(f"facecure_lib {__version__} | torch {torch.__version__} | "
-          f"python {platform.python_version()} | {gpu}")
+    print(
+        f"facecure_lib {__version__} | torch {torch.__version__} | "
+        f"python {platform.python_version()} | {gpu}"
+    )
     if major_minor < need:
         print(f"Warning: torch {torch.__version__} is older than {min_torch}; please upgrade.")

@@ -66,54 +66,59 @@ class Asset:
 
 
 _FACENET = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
-_OPENAI_B32 = ("https://openaipublic.azureedge.net/clip/models/"
-               "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt")
+_OPENAI_B32 = (
+    "https://openaipublic.azureedge.net/clip/models/"
+    "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt"
+)
 
-ASSETS: dict[str, Asset] = {a.name: a for a in (
-    Asset(
-        name="facenet-vggface2",
-        url=_FACENET + "20180402-114759-vggface2.pt",
-        sha256="281cebca8662831adb987a874bdcb36e73f5b1c6dc5ee5878f305e985625d99b",
-        size=None,
-        licence="MIT (facenet-pytorch port of davidsandberg/facenet 20180402-114759); "
-                "trained on VGGFace2 (research use)",
-        used_by="models.pretrained: 'facenet-vggface2' (the paper's 'FaceNet')",
-        hash_source="not published by facenet-pytorch; taken from public code that pins "
-                    "this file and whose MTCNN and LPIPS pins match the wheel files "
-                    "byte for byte; not re-checked against the file itself here",
-    ),
-    Asset(
-        name="facenet-casia-webface",
-        url=_FACENET + "20180408-102900-casia-webface.pt",
-        sha256=None,
-        size=None,
-        licence="MIT (facenet-pytorch port of davidsandberg/facenet 20180408-102900); "
-                "trained on CASIA-WebFace (research use)",
-        used_by="models.pretrained: 'facenet-casia-webface' (the paper's 'WebFace')",
-        hash_source="none found: trust on first use (allow_unpinned=True)",
-    ),
-    Asset(
-        name="clip-vit-b32-openai",
-        url=_OPENAI_B32,
-        sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
-        size=None,
-        licence="MIT (openai/CLIP)",
-        used_by="models.pretrained: 'clip-vit-b32-openai' (zero-shot CLIP, App. B.3)",
-        hash_source="published by OpenAI in the URL path (openai/CLIP clip.py checks it)",
-    ),
-    Asset(
-        name="clip-vit-b16-laion2b",
-        url="https://huggingface.co/laion/CLIP-ViT-B-16-laion2B-s34B-b88K/resolve/main/"
+ASSETS: dict[str, Asset] = {
+    a.name: a
+    for a in (
+        Asset(
+            name="facenet-vggface2",
+            url=_FACENET + "20180402-114759-vggface2.pt",
+            sha256="281cebca8662831adb987a874bdcb36e73f5b1c6dc5ee5878f305e985625d99b",
+            size=None,
+            licence="MIT (facenet-pytorch port of davidsandberg/facenet 20180402-114759); "
+            "trained on VGGFace2 (research use)",
+            used_by="models.pretrained: 'facenet-vggface2' (the paper's 'FaceNet')",
+            hash_source="not published by facenet-pytorch; taken from public code that pins "
+            "this file and whose MTCNN and LPIPS pins match the wheel files "
+            "byte for byte; not re-checked against the file itself here",
+        ),
+        Asset(
+            name="facenet-casia-webface",
+            url=_FACENET + "20180408-102900-casia-webface.pt",
+            sha256=None,
+            size=None,
+            licence="MIT (facenet-pytorch port of davidsandberg/facenet 20180408-102900); "
+            "trained on CASIA-WebFace (research use)",
+            used_by="models.pretrained: 'facenet-casia-webface' (the paper's 'WebFace')",
+            hash_source="none found: trust on first use (allow_unpinned=True)",
+        ),
+        Asset(
+            name="clip-vit-b32-openai",
+            url=_OPENAI_B32,
+            sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
+            size=None,
+            licence="MIT (openai/CLIP)",
+            used_by="models.pretrained: 'clip-vit-b32-openai' (zero-shot CLIP, App. B.3)",
+            hash_source="published by OpenAI in the URL path (openai/CLIP clip.py checks it)",
+        ),
+        Asset(
+            name="clip-vit-b16-laion2b",
+            url="https://huggingface.co/laion/CLIP-ViT-B-16-laion2B-s34B-b88K/resolve/main/"
             "open_clip_pytorch_model.bin",
-        sha256=None,
-        size=None,
-        licence="MIT (LAION / open_clip)",
-        used_by="models.pretrained: 'clip-vit-b16-laion2b' (a 2022 CLIP, newer than the paper)",
-        hash_source="none found offline (the Hugging Face hub shows it as the LFS oid): "
-                    "trust on first use (allow_unpinned=True)",
-        filename="CLIP-ViT-B-16-laion2B-s34B-b88K.bin",
-    ),
-)}
+            sha256=None,
+            size=None,
+            licence="MIT (LAION / open_clip)",
+            used_by="models.pretrained: 'clip-vit-b16-laion2b' (a 2022 CLIP, newer than the paper)",
+            hash_source="none found offline (the Hugging Face hub shows it as the LFS oid): "
+            "trust on first use (allow_unpinned=True)",
+            filename="CLIP-ViT-B-16-laion2B-s34B-b88K.bin",
+        ),
+    )
+}
 
 
 def downloads_dir() -> Path:
@@ -149,18 +154,24 @@ def recorded_pin(url: str) -> str | None:
 
 def _record_pin(url: str, digest: str, dest: Path) -> None:
     pins = _read_pins()
-    pins[url] = {"sha256": digest, "file": dest.name,
-                 "first_used": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    pins[url] = {
+        "sha256": digest,
+        "file": dest.name,
+        "first_used": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     atomic_write_text(_pins_path(), json.dumps(pins, indent=1, sort_keys=True))
 
 
-def _offline_message(what: str, dest: Path, url: str, reason: object, alternative: str,
-                     sha256: str | None) -> str:
+def _offline_message(
+    what: str, dest: Path, url: str, reason: object, alternative: str, sha256: str | None
+) -> str:
     pin = f" (sha256 {sha256})" if sha256 else ""
-    return (f"Could not download {what} ({dest.name}) from {url}: {reason}.\n"
-            f"This machine looks offline, or the server is unreachable. Either use "
-            f"{alternative}, or fetch the file on a machine with internet access and put "
-            f"it at {dest}{pin}; it is then used without any network access.")
+    return (
+        f"Could not download {what} ({dest.name}) from {url}: {reason}.\n"
+        f"This machine looks offline, or the server is unreachable. Either use "
+        f"{alternative}, or fetch the file on a machine with internet access and put "
+        f"it at {dest}{pin}; it is then used without any network access."
+    )
 
 
 def _set_read_timeout(resp: http.client.HTTPResponse, timeout: float) -> None:
@@ -198,7 +209,8 @@ def download(
                 f"{what} ({dest.name}) has no published sha256 to check it against. Pass "
                 "allow_unpinned=True to trust the first copy downloaded (its hash is then "
                 f"recorded in {_pins_path()} and checked on every later use), or use "
-                f"{alternative}.")
+                f"{alternative}."
+            )
         expected = recorded_pin(url)
 
     if dest.exists():
@@ -210,15 +222,17 @@ def download(
             return dest
         raise ChecksumError(
             f"{what}: the file already at {dest} has sha256 {digest}, expected {expected}. "
-            "It is corrupt or a different file; delete it and run again to re-download.")
+            "It is corrupt or a different file; delete it and run again to re-download."
+        )
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as out:
-            digest, received, announced = _stream(url, out, what, dest, alternative, expected,
-                                                  timeout, connect_timeout, chunk_size)
+            digest, received, announced = _stream(
+                url, out, what, dest, alternative, expected, timeout, connect_timeout, chunk_size
+            )
             out.flush()
             os.fsync(out.fileno())
         want_size = announced if announced is not None else size
@@ -226,11 +240,13 @@ def download(
             raise DownloadError(
                 f"Download of {what} from {url} was cut short: got {received} of {want_size} "
                 "bytes. Nothing was kept; run again (or use "
-                f"{alternative}).")
+                f"{alternative})."
+            )
         if expected is not None and digest != expected:
             raise ChecksumError(
                 f"{what} downloaded from {url} has sha256 {digest}, expected {expected}. "
-                "The file was deleted; the server may serve a different or damaged file.")
+                "The file was deleted; the server may serve a different or damaged file."
+            )
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -240,9 +256,17 @@ def download(
     return dest
 
 
-def _stream(url: str, out, what: str, dest: Path, alternative: str, expected: str | None,
-            timeout: float, connect_timeout: float, chunk_size: int
-            ) -> tuple[str, int, int | None]:
+def _stream(
+    url: str,
+    out,
+    what: str,
+    dest: Path,
+    alternative: str,
+    expected: str | None,
+    timeout: float,
+    connect_timeout: float,
+    chunk_size: int,
+) -> tuple[str, int, int | None]:
     """Copy the body of `url` into `out`; return (sha256, bytes, Content-Length)."""
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
@@ -251,11 +275,13 @@ def _stream(url: str, out, what: str, dest: Path, alternative: str, expected: st
         raise DownloadError(
             f"Could not download {what} ({dest.name}) from {url}: HTTP {err.code} "
             f"{err.reason}. The file may have moved; use {alternative}, or put a copy at "
-            f"{dest}.") from None
+            f"{dest}."
+        ) from None
     except (urllib.error.URLError, OSError, http.client.HTTPException) as err:
         reason = getattr(err, "reason", err)
         raise DownloadError(
-            _offline_message(what, dest, url, reason, alternative, expected)) from None
+            _offline_message(what, dest, url, reason, alternative, expected)
+        ) from None
     h = hashlib.sha256()
     received = 0
     with resp:
@@ -273,16 +299,24 @@ def _stream(url: str, out, what: str, dest: Path, alternative: str, expected: st
         except http.client.IncompleteRead as err:
             raise DownloadError(
                 f"Download of {what} from {url} was cut short after {received} bytes "
-                f"({err!r}). Nothing was kept; run again (or use {alternative}).") from None
+                f"({err!r}). Nothing was kept; run again (or use {alternative})."
+            ) from None
         except OSError as err:  # includes TimeoutError
             raise DownloadError(
                 f"Download of {what} from {url} failed after {received} bytes: {err}. "
-                f"Nothing was kept; run again (or use {alternative}).") from None
+                f"Nothing was kept; run again (or use {alternative})."
+            ) from None
     return h.hexdigest(), received, announced
 
 
-def fetch_asset(name: str, *, allow_unpinned: bool = False, url: str | None = None,
-                timeout: float = 60.0, connect_timeout: float = 5.0) -> Path:
+def fetch_asset(
+    name: str,
+    *,
+    allow_unpinned: bool = False,
+    url: str | None = None,
+    timeout: float = 60.0,
+    connect_timeout: float = 5.0,
+) -> Path:
     """Download (or find in the cache) a registered asset; see `ASSETS`.
 
     `url` overrides the registered address (a mirror serving the same bytes).
@@ -290,9 +324,16 @@ def fetch_asset(name: str, *, allow_unpinned: bool = False, url: str | None = No
     if name not in ASSETS:
         raise ValueError(f"Unknown asset {name!r}; known assets: {', '.join(sorted(ASSETS))}.")
     asset = ASSETS[name]
-    return download(url or asset.url, asset.file_name, asset.sha256, what=asset.name,
-                    size=asset.size, allow_unpinned=allow_unpinned, timeout=timeout,
-                    connect_timeout=connect_timeout)
+    return download(
+        url or asset.url,
+        asset.file_name,
+        asset.sha256,
+        what=asset.name,
+        size=asset.size,
+        allow_unpinned=allow_unpinned,
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+    )
 
 
 def is_reachable(url: str, timeout: float = 3.0) -> bool:

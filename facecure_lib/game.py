@@ -24,14 +24,14 @@ nearest-neighbour distance, and the closest picture overall wins.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 import torch
 
-from .attacks import attack_params, perturbation_report
 from .models.base import Extractor
+from .oracle import OracleReport, attack_budget, oracle_check
 from .recognition import Protocol, embed, evaluate_protection, nearest_neighbors, user_rows
 
 WIN_THRESHOLD = 0.5
@@ -44,7 +44,7 @@ Timeline = Mapping[int, Sequence[str]]
 
 # ----------------------------------------------------------------------------- rules
 def winner(protection_rate: float, threshold: float = WIN_THRESHOLD) -> str:
-    """"user" when the mean protection rate reaches `threshold`, else "trainer"."""
+    """ "user" when the mean protection rate reaches `threshold`, else "trainer"."""
     return "user" if protection_rate >= threshold else "trainer"
 
 
@@ -60,7 +60,7 @@ def default_timeline(n_rounds: int, models: Sequence[str] | None = None) -> dict
     models = list(models)
     if n_rounds < 1 or not models:
         raise ValueError("need at least one round and one model")
-    return {r: models[:min(r, len(models))] for r in range(1, n_rounds + 1)}
+    return {r: models[: min(r, len(models))] for r in range(1, n_rounds + 1)}
 
 
 def profile_timeline(profile: str, n_rounds: int) -> dict[int, list[str]]:
@@ -167,68 +167,25 @@ class TrainerStrategy:
         if isinstance(strategy, TrainerStrategy):
             return strategy
         if strategy not in _ASSIGN:
-            raise ValueError(f"Unknown trainer strategy {strategy!r}; valid: "
-                             f"{', '.join(TRAINER_STRATEGIES)}")
+            raise ValueError(
+                f"Unknown trainer strategy {strategy!r}; valid: {', '.join(TRAINER_STRATEGIES)}"
+            )
         return cls(strategy, _ASSIGN[strategy])
 
     def models(self, round: int, timeline: Timeline) -> list[str]:
         """Validated assignment: one available model per posting round 1..round."""
         out = list(self.assign(round, timeline))
         if len(out) != round:
-            raise ValueError(f"trainer {self.name!r} assigned {len(out)} models for {round} "
-                             "posting rounds")
+            raise ValueError(
+                f"trainer {self.name!r} assigned {len(out)} models for {round} posting rounds"
+            )
         for m in out:
             if m not in timeline[round]:
-                raise ValueError(f"trainer {self.name!r} used {m!r} in round {round}, but only "
-                                 f"{list(timeline[round])} are available")
+                raise ValueError(
+                    f"trainer {self.name!r} used {m!r} in round {round}, but only "
+                    f"{list(timeline[round])} are available"
+                )
         return out
-
-
-# ----------------------------------------------------------------------------- oracle
-def attack_budget(attack: str, mode: str | None = None, profile: str = "quick") -> dict:
-    """The hard budget the oracle enforces for an attack: max DSSIM and/or max L-inf (0..1).
-
-    Fawkes: DSSIM <= 1.1 * th (the attacks keep the best step inside that), v1.0 also
-    L-inf <= 15/255. LowKey has no hard budget in its released configuration; the oracle
-    bounds its L-inf by the total signed-gradient path (init noise + steps * step size).
-    """
-    _, p, _ = attack_params(attack, mode, profile)
-    if "th" in p:
-        return {"max_dssim": 1.1 * p["th"], "max_linf": p.get("max_change")}
-    return {"max_dssim": None, "max_linf": p["init_noise"] + p["steps"] * p["step_size"]}
-
-
-@dataclass
-class OracleReport:
-    """What the oracle saw: how many pictures break the budget and the worst values."""
-
-    passed: bool
-    n_pictures: int
-    n_violations: int
-    max_dssim: float
-    max_linf: float
-    budget: dict
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-
-def oracle_check(clean: torch.Tensor, cloaked: torch.Tensor, max_dssim: float | None = None,
-                 max_linf: float | None = None, linf_tol: float = 0.5 / 255) -> OracleReport:
-    """Check every perturbed picture against the budget with `attacks.perturbation_report`.
-
-    `linf_tol` allows the rounding of cloaks to the 8-bit grid (half a grey level).
-    """
-    rep = perturbation_report(clean, cloaked)
-    ok = pd.Series(True, index=rep.index)
-    if max_dssim is not None:
-        ok &= rep["dssim"] <= max_dssim + 1e-6
-    if max_linf is not None:
-        ok &= rep["linf"] <= max_linf + linf_tol
-    return OracleReport(bool(ok.all()), len(rep), int((~ok).sum()),
-                        float(rep["dssim"].max()) if len(rep) else 0.0,
-                        float(rep["linf"].max()) if len(rep) else 0.0,
-                        {"max_dssim": max_dssim, "max_linf": max_linf})
 
 
 # ----------------------------------------------------------------------------- static game
@@ -245,16 +202,26 @@ class StaticResult:
     oracle: OracleReport
 
     def to_dict(self) -> dict:
-        return {"attack": self.attack, "model": self.model, "protection_rate": self.protection_rate,
-                "winner": self.winner, "clean_accuracy": self.clean_accuracy,
-                "protection_rate_per_user": list(self.per_user.values()),
-                "oracle": self.oracle.to_dict()}
+        return {
+            "attack": self.attack,
+            "model": self.model,
+            "protection_rate": self.protection_rate,
+            "winner": self.winner,
+            "clean_accuracy": self.clean_accuracy,
+            "protection_rate_per_user": list(self.per_user.values()),
+            "oracle": self.oracle.to_dict(),
+        }
 
 
-def play_static(model: Extractor, protocol: Protocol, cloaks: Mapping[int, torch.Tensor],
-                attack: str, budget: Mapping[str, float | None] | None = None,
-                threshold: float = WIN_THRESHOLD,
-                device: torch.device | None = None) -> StaticResult:
+def play_static(
+    model: Extractor,
+    protocol: Protocol,
+    cloaks: Mapping[int, torch.Tensor],
+    attack: str,
+    budget: Mapping[str, float | None] | None = None,
+    threshold: float = WIN_THRESHOLD,
+    device: torch.device | None = None,
+) -> StaticResult:
     """Fig. 8a: perturb once (`cloaks`), the trainer uses `model`, clean probes decide.
 
     The oracle checks `cloaks` against `budget` (default: `attack_budget(attack)`); pictures
@@ -268,12 +235,17 @@ def play_static(model: Extractor, protocol: Protocol, cloaks: Mapping[int, torch
     per_user = dict(res.per_user)
     if not oracle.passed:  # forfeit the users whose pictures break the budget
         for u in cloaks:
-            if not oracle_check(protocol.user_train_images(u), cloaks[u], budget.get("max_dssim"),
-                                budget.get("max_linf")).passed:
+            if not oracle_check(
+                protocol.user_train_images(u),
+                cloaks[u],
+                budget.get("max_dssim"),
+                budget.get("max_linf"),
+            ).passed:
                 per_user[u] = 0.0
     rate = float(np.mean(list(per_user.values()))) if per_user else float("nan")
-    return StaticResult(attack, model.name, rate, winner(rate, threshold), res.clean_accuracy,
-                        per_user, oracle)
+    return StaticResult(
+        attack, model.name, rate, winner(rate, threshold), res.clean_accuracy, per_user, oracle
+    )
 
 
 # ----------------------------------------------------------------------------- dynamic game
@@ -294,14 +266,23 @@ class RoundResult:
 
     def to_dict(self, full: bool = False) -> dict:
         """The results-file record (`full` adds per-user rates and the per-round assignment)."""
-        d = {"round": self.round, "user_attack": self.user_attack or "none",
-             "trainer_strategy": self.trainer_strategy, "trainer_model": self.trainer_model,
-             "protection_rate": self.protection_rate, "winner": self.winner}
+        d = {
+            "round": self.round,
+            "user_attack": self.user_attack or "none",
+            "trainer_strategy": self.trainer_strategy,
+            "trainer_model": self.trainer_model,
+            "protection_rate": self.protection_rate,
+            "winner": self.winner,
+        }
         if full:
-            d.update({"clean_accuracy": self.clean_accuracy,
-                      "protection_rate_per_user": list(self.per_user.values()),
-                      "models_per_posting": self.models_per_posting,
-                      "attacks_per_posting": [a or "none" for a in self.attacks_per_posting]})
+            d.update(
+                {
+                    "clean_accuracy": self.clean_accuracy,
+                    "protection_rate_per_user": list(self.per_user.values()),
+                    "models_per_posting": self.models_per_posting,
+                    "attacks_per_posting": [a or "none" for a in self.attacks_per_posting],
+                }
+            )
         return d
 
 
@@ -319,9 +300,16 @@ class DynamicGame:
     slice per round; the attacker's slice of round s is taken from round s's attack.
     """
 
-    def __init__(self, protocol: Protocol, models: ModelSource, cloaks: CloakSource,
-                 n_rounds: int, timeline: Timeline | None = None,
-                 threshold: float = WIN_THRESHOLD, device: torch.device | None = None) -> None:
+    def __init__(
+        self,
+        protocol: Protocol,
+        models: ModelSource,
+        cloaks: CloakSource,
+        n_rounds: int,
+        timeline: Timeline | None = None,
+        threshold: float = WIN_THRESHOLD,
+        device: torch.device | None = None,
+    ) -> None:
         if n_rounds < 1:
             raise ValueError("the dynamic game needs at least one round")
         self.protocol, self.n_rounds = protocol, n_rounds
@@ -387,8 +375,14 @@ class DynamicGame:
         return self._cloak_emb[key]
 
     # -- recognition with per-picture models
-    def _predict(self, round: int, models: list[str], probe_rows: torch.Tensor,
-                 user: int | None, attacks: list[str | None]) -> torch.Tensor:
+    def _predict(
+        self,
+        round: int,
+        models: list[str],
+        probe_rows: torch.Tensor,
+        user: int | None,
+        attacks: list[str | None],
+    ) -> torch.Tensor:
         """1-NN labels of probes against the gallery scraped by `round`; gallery pictures posted
         in round s are embedded (and compared) with `models[s - 1]`; `user`'s pictures are
         replaced by their cloaks of the round they were posted in. With several models,
@@ -417,8 +411,9 @@ class DynamicGame:
             best_l = torch.where(better, lab[:, 0], best_l)
         return best_l
 
-    def play_round(self, round: int, user: UserStrategy,
-                   trainer: TrainerStrategy | str) -> RoundResult:
+    def play_round(
+        self, round: int, user: UserStrategy, trainer: TrainerStrategy | str
+    ) -> RoundResult:
         """Round `round`: what the recogniser scraped so far, embedded as `trainer` decides."""
         if not 1 <= round <= self.n_rounds:
             raise ValueError(f"round must be in 1..{self.n_rounds}")
@@ -428,27 +423,48 @@ class DynamicGame:
         attackers = list(self.protocol.attackers)
         others = torch.nonzero(~torch.isin(self.p_lab, torch.as_tensor(attackers))).flatten()
         pred = self._predict(round, models, others, None, attacks)
-        clean_acc = (float((pred == self.p_lab[others]).float().mean()) if len(others)
-                     else float("nan"))
+        clean_acc = (
+            float((pred == self.p_lab[others]).float().mean()) if len(others) else float("nan")
+        )
         per_user = {}
         for u in attackers:
             rows = torch.nonzero(self.p_lab == u).flatten()
             pred = self._predict(round, models, rows, u, attacks)
             per_user[u] = float((pred != u).float().mean())
         rate = float(np.mean(list(per_user.values())))
-        return RoundResult(round, attacks[-1], trainer.name, models[-1], rate,
-                           winner(rate, self.threshold), clean_acc, per_user, models, attacks)
+        return RoundResult(
+            round,
+            attacks[-1],
+            trainer.name,
+            models[-1],
+            rate,
+            winner(rate, self.threshold),
+            clean_acc,
+            per_user,
+            models,
+            attacks,
+        )
 
-    def play(self, user: UserStrategy | Sequence[str | None] | Mapping[int, str | None] | str,
-             trainer: TrainerStrategy | str, progress: bool = False) -> list[RoundResult]:
+    def play(
+        self,
+        user: UserStrategy | Sequence[str | None] | Mapping[int, str | None] | str,
+        trainer: TrainerStrategy | str,
+        progress: bool = False,
+    ) -> list[RoundResult]:
         """Every round 1..n_rounds with the same two strategies."""
         from tqdm.auto import tqdm
 
         user = user if isinstance(user, UserStrategy) else UserStrategy.of(user)
         trainer = TrainerStrategy.of(trainer)
-        return [self.play_round(r, user, trainer)
-                for r in tqdm(range(1, self.n_rounds + 1), desc=f"rounds ({trainer.name})",
-                              disable=not progress, leave=False)]
+        return [
+            self.play_round(r, user, trainer)
+            for r in tqdm(
+                range(1, self.n_rounds + 1),
+                desc=f"rounds ({trainer.name})",
+                disable=not progress,
+                leave=False,
+            )
+        ]
 
 
 # ----------------------------------------------------------------------------- reporting
@@ -464,5 +480,3 @@ def first_new_model_round(timeline: Timeline) -> int | None:
         if list(timeline[r])[-1] != first:
             return r
     return None
-
-

@@ -203,4 +203,3 @@ def load_imagenet_folder(
             xs.append(to_tensor(img).float() / 255)
             ys.append(class_index[f.name])
     return torch.stack(xs), torch.tensor(ys)
-

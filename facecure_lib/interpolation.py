@@ -142,4 +142,3 @@ def vulnerable_attacks(
     only those can show the interpolation's effect (a model that resists an attack already
     has nothing to gain from interpolation)."""
     return [a for a, p in protection_on_tuned.items() if p - clean_error >= threshold]
-

@@ -1,15 +1,29 @@
-"""What the first and the last cell of every notebook do: set up, and write the results file."""
+"""What the first and the last cells of every notebook do: set up, start, and write the
+results file. Notebooks call `setup(name)` (generated setup cell), `start(PROFILE, SEED)`
+(after the parameters cell), `say(markdown)` for generated sentences, and
+`session.finish(data, findings)` at the end."""
 
 from __future__ import annotations
 
+import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
-from .config import check_profile, get_device, in_colab, seed_everything, set_threads
-from .plots import set_style
+from . import exercises, plots
+from .config import (
+    check_profile,
+    check_versions,
+    get_device,
+    in_colab,
+    seed_everything,
+    set_threads,
+)
 from .results import Timer, write_results
+
+_NAME: list[str] = []  # the running notebook's name, set by its setup cell
 
 
 @dataclass
@@ -22,26 +36,64 @@ class Session:
     device: torch.device
     timer: Timer = field(default_factory=Timer)
 
-    def finish(self, data: dict, findings: dict, out_dir: Path | None = None) -> Path:
-        """Write `results/<profile>/<notebook>.json` and print where it went."""
+    def finish(self, data: dict, findings: dict, out_dir: Path | None = None) -> None:
+        """Write `results/<profile>/<notebook>.json` and say where it went.
+
+        Adds the figures the notebook showed (`figures`) and how its exercises went
+        (`exercises`) to the findings.
+        """
+        extra = {"figures": plots.shown_figures(), "exercises": exercises.record()}
         path = write_results(
-            self.notebook, self.profile, self.seed, self.timer.elapsed(), data, findings, out_dir
+            self.notebook,
+            self.profile,
+            self.seed,
+            self.timer.elapsed(),
+            data,
+            {**findings, **extra},
+            out_dir,
         )
-        print(f"results written to {path} ({self.timer.elapsed():.0f} s)")
-        return path
+        print(f"results written to {_short(path)} ({self.timer.elapsed():.0f} s)")
 
 
-def start(notebook: str, profile: str | None, seed: int, quiet: bool = False) -> Session:
+def _short(path: Path) -> str:
+    """A path relative to the current folder when it lies below it (shorter to read)."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def setup(name: str) -> None:
+    """The generated setup cell: remember the notebook's name, print the versions in use."""
+    _NAME[:] = [name]
+    check_versions()
+
+
+def notebook_name() -> str:
+    """The running notebook's name: set by `setup`, else the script being run (`NN_name`)."""
+    if _NAME:
+        return _NAME[0]
+    stem = Path(sys.argv[0]).stem
+    if re.fullmatch(r"\d\d_\w+", stem):
+        return stem
+    raise RuntimeError(
+        "unknown notebook: run the notebook's setup cell first "
+        "(it calls facecure_lib.notebook.setup(<name>))"
+    )
+
+
+def start(profile: str | None, seed: int, quiet: bool = False) -> Session:
     """Validate parameters, seed everything, pick the device, set the plot style."""
+    name = notebook_name()
     profile = check_profile(profile)
     seed_everything(seed)
     set_threads()
-    set_style()
+    plots.set_style()
+    plots.shown_figures(reset=True)
+    exercises.record(reset=True)
     device = get_device()
     if not quiet:
-        print(
-            f"{notebook}: profile={profile} seed={seed} device={device} torch={torch.__version__}"
-        )
+        print(f"{name}: profile={profile} seed={seed} device={device} torch={torch.__version__}")
         if profile == "paper" and device.type == "cpu":
             hint = (
                 "In Colab: Runtime > Change runtime type > GPU."
@@ -49,4 +101,14 @@ def start(notebook: str, profile: str | None, seed: int, quiet: bool = False) ->
                 else "No GPU found: the paper profile will be slow on a CPU."
             )
             print(f"Hint: the paper profile wants a GPU. {hint}")
-    return Session(notebook, profile, seed, device)
+    return Session(name, profile, seed, device)
+
+
+def say(markdown: str) -> None:
+    """Display a generated sentence (Markdown) in a notebook; print it anywhere else."""
+    if plots.in_notebook():
+        from IPython.display import Markdown, display
+
+        display(Markdown(markdown))
+    else:
+        print(markdown)

@@ -26,20 +26,31 @@ TABLE_4 = {"ResNet-101": 0.08, "DenseNet-121": 0.11, "WSL-ResNeXt": 0.49, "ViT-1
 
 # What SUMMARY.md prints beside each of our findings: (notebook, finding) -> (paper, source).
 SUMMARY = {
-    ("00_quickstart", "best clean 1-NN accuracy"):
-        ("FaceScrub 1-NN with surrogate-like extractors: ~92%", "Fig. 2"),
-    ("02_adaptive_robust_training", "baseline protection"):
-        ("55-77% (all three attacks)", "Fig. 2"),
-    ("02_adaptive_robust_training", "robust protection"):
-        ("5-8% (no higher than clean error)", "Fig. 2"),
-    ("03_detection", "detection accuracy"):
-        ("99.1-99.8% (Fawkes), 99.8% (LowKey)", "Table 2"),
-    ("03_detection", "transfer accuracy"):
-        ("Fawkes->LowKey 99.4%, LowKey->Fawkes high 71.9%", "Table 3"),
-    ("04_oblivious_timeline", "protection on newest model"):
-        ("LowKey 0-29% on (fine-tuned) CLIP; Fawkes 0% on MagFace", "Figs. 4-5, App. B.3"),
-    ("05_top2_and_thresholding", "combined systems"):
-        ("match the accurate model's accuracy while robust", "Fig. 6"),
+    ("00_quickstart", "best clean 1-NN accuracy"): (
+        "FaceScrub 1-NN with surrogate-like extractors: ~92%",
+        "Fig. 2",
+    ),
+    ("02_adaptive_robust_training", "baseline protection"): (
+        "55-77% (all three attacks)",
+        "Fig. 2",
+    ),
+    ("02_adaptive_robust_training", "robust protection"): (
+        "5-8% (no higher than clean error)",
+        "Fig. 2",
+    ),
+    ("03_detection", "detection accuracy"): ("99.1-99.8% (Fawkes), 99.8% (LowKey)", "Table 2"),
+    ("03_detection", "transfer accuracy"): (
+        "Fawkes->LowKey 99.4%, LowKey->Fawkes high 71.9%",
+        "Table 3",
+    ),
+    ("04_oblivious_timeline", "protection on newest model"): (
+        "LowKey 0-29% on (fine-tuned) CLIP; Fawkes 0% on MagFace",
+        "Figs. 4-5, App. B.3",
+    ),
+    ("05_top2_and_thresholding", "combined systems"): (
+        "match the accurate model's accuracy while robust",
+        "Fig. 6",
+    ),
 }
 
 

@@ -76,7 +76,7 @@ def show(fig: Figure, name: str) -> None:
     """
     fig.savefig(figures_dir() / f"{name}.png")
     shown(name)
-    if _in_notebook():
+    if in_notebook():
         from IPython.display import display
 
         display(fig)
@@ -96,7 +96,8 @@ def shown_figures(reset: bool = False) -> list[str]:
     return out
 
 
-def _in_notebook() -> bool:
+def in_notebook() -> bool:
+    """True inside a Jupyter kernel (not a terminal IPython or a plain script)."""
     try:
         from IPython import get_ipython
     except ImportError:  # pragma: no cover - IPython ships with the notebook stack
@@ -126,6 +127,96 @@ def show_faces(
             ax.imshow(to_hwc(images[i]))
             if titles is not None:
                 ax.set_title(titles[i], fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_bars(accuracy: Mapping[str, float], xlabel: str) -> Figure:
+    """One horizontal bar per model, its value written beside it."""
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(accuracy) + 1.2))
+    ax.barh(list(accuracy), list(accuracy.values()), color=PALETTE["robust"])
+    ax.set_xlim(0, 1)
+    ax.set_xlabel(xlabel)
+    for y, v in enumerate(accuracy.values()):
+        ax.text(v + 0.01, y, f"{v:.2f}", va="center")
+    fig.tight_layout()
+    return fig
+
+
+def protection_bars(
+    values: Mapping[str, Mapping[str, float]],
+    spread: Mapping[str, Mapping[str, Sequence[float]]],
+    clean_error: Mapping[str, float],
+    title: str = "",
+) -> Figure:
+    """`grouped_bars` of protection rates with each group's clean error as a dashed line."""
+    fig = grouped_bars(
+        values, spread, ylabel="protection rate (error on the user's probes)", title=title
+    )
+    ax = fig.axes[0]
+    for i, name in enumerate(values):
+        ax.hlines(
+            clean_error[name],
+            i - 0.42,
+            i + 0.42,
+            colors="k",
+            linestyles="--",
+            lw=1,
+            label="clean error" if i == 0 else None,
+        )
+    ax.legend(fontsize=8, loc="upper right")
+    return fig
+
+
+def cloak_columns(
+    clean: Sequence[torch.Tensor],
+    cloaked: Sequence[torch.Tensor],
+    labels: Sequence[str],
+    amplify: float = 8.0,
+    size: float = 1.6,
+) -> Figure:
+    """One column per picture: clean, cloaked, and the difference amplified (grey = 0)."""
+    cols = [
+        torch.stack([a, b, (0.5 + amplify * (b - a)).clamp(0, 1)]) for a, b in zip(clean, cloaked)
+    ]
+    grid = torch.stack(cols, 1).flatten(0, 1)  # rows: clean, cloaked, difference
+    rows = ("clean", "cloaked", f"diff x{amplify:g}")
+    titles = [f"{k}\n{row}" if row == "clean" else row for row in rows for k in labels]
+    return show_faces(grid, titles, ncols=len(labels), size=size)
+
+
+def plot_systems(systems: Mapping[str, Mapping], attacks: Sequence[str], title: str = "") -> Figure:
+    """Fig. 6 style: each system's clean accuracy (left) and protection rate (right), with
+    one dot per attack."""
+    names = list(systems)
+    colors = ["#C44E52", "#DD8452", "#4C72B0", "#55A868", "#8172B3", "#937860"]
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
+    acc = [systems[s]["clean_accuracy"] for s in names]
+    ax1.bar(range(len(names)), acc, color=colors[: len(names)])
+    ax1.set_ylim(max(0.0, min(acc) - 0.1), 1.0)
+    ax1.set_ylabel("clean accuracy (non-attacking users)")
+    ax2.bar(
+        range(len(names)),
+        [systems[s]["protection_rate"] for s in names],
+        color=colors[: len(names)],
+    )
+    for j, a in enumerate(attacks):
+        ax2.scatter(
+            np.arange(len(names)) + (j - 1) * 0.2,
+            [systems[s]["protection_rate_per_attack"][a] for s in names],
+            s=14,
+            color=PALETTE.get(a),
+            label=a,
+            zorder=3,
+            edgecolor="k",
+            lw=0.3,
+        )
+    ax2.set_ylim(0, 1.05)
+    ax2.set_ylabel("protection rate (attacking users)")
+    ax2.legend(fontsize=8)
+    for ax in (ax1, ax2):
+        ax.set_xticks(range(len(names)), [n.replace("_", "\n", 1) for n in names], fontsize=7)
+    fig.suptitle(title)
     fig.tight_layout()
     return fig
 
@@ -278,7 +369,6 @@ def plot_interpolation(curve: Sequence[Mapping]):
     return fig
 
 
-
 def plot_roc(results: dict[str, DetectionResult], title: str = ""):
     """ROC curves (false positive rate vs true positive rate) with the AUC in the legend."""
     import matplotlib.pyplot as plt
@@ -298,9 +388,9 @@ def plot_roc(results: dict[str, DetectionResult], title: str = ""):
     return fig
 
 
-
-def plot_game(games: Mapping[str, Sequence[RoundResult]], threshold: float | None = None,
-              title: str = ""):
+def plot_game(
+    games: Mapping[str, Sequence[RoundResult]], threshold: float | None = None, title: str = ""
+):
     """Protection rate per round, one line per game (e.g. per trainer strategy).
 
     Filled markers: the user wins the round; open markers: the trainer wins. Round labels
@@ -320,17 +410,31 @@ def plot_game(games: Mapping[str, Sequence[RoundResult]], threshold: float | Non
         ys = [r.protection_rate for r in res]
         ax.plot(xs, ys, "-", color=c, label=label, alpha=0.8)
         for r in res:
-            ax.plot(r.round, r.protection_rate, "o", ms=8, color=c,
-                    mfc=c if r.winner == "user" else "white")
+            ax.plot(
+                r.round,
+                r.protection_rate,
+                "o",
+                ms=8,
+                color=c,
+                mfc=c if r.winner == "user" else "white",
+            )
     ax.axhline(threshold, ls="--", color="#8C8C8C", lw=1)
-    ax.text(0.01, threshold + 0.02, f"user wins above {threshold:.2f}", color="#8C8C8C",
-            fontsize=8, transform=ax.get_yaxis_transform())
-    ax.set_xticks([r.round for r in first],
-                  [f"round {r.round}\n{r.user_attack or 'none'}" for r in first], fontsize=8)
+    ax.text(
+        0.01,
+        threshold + 0.02,
+        f"user wins above {threshold:.2f}",
+        color="#8C8C8C",
+        fontsize=8,
+        transform=ax.get_yaxis_transform(),
+    )
+    ax.set_xticks(
+        [r.round for r in first],
+        [f"round {r.round}\n{r.user_attack or 'none'}" for r in first],
+        fontsize=8,
+    )
     ax.set_ylim(-0.03, 1.05)
     ax.set_ylabel("protection rate")
     ax.set_title(title or "dynamic game: filled = user wins, open = trainer wins")
     ax.legend(fontsize=8, loc="upper right")
     fig.tight_layout()
     return fig
-

@@ -67,8 +67,9 @@ class DetectorRecipe:
 
     def __post_init__(self) -> None:
         if self.backbone not in DETECTOR_BACKBONES:
-            raise ValueError(f"Unknown backbone {self.backbone!r}; valid: "
-                             f"{', '.join(DETECTOR_BACKBONES)}")
+            raise ValueError(
+                f"Unknown backbone {self.backbone!r}; valid: {', '.join(DETECTOR_BACKBONES)}"
+            )
         if self.epochs < 1 or self.batch_size < 2 or self.train_from < 0:
             raise ValueError("epochs must be >= 1, batch_size >= 2 and train_from >= 0")
 
@@ -134,8 +135,14 @@ class RobustConfig:
         """The fine-tuning recipe (architecture fields copied from the base model's recipe)."""
         r = base_recipe or Recipe()
         loss = r.loss if self.loss == "base" else self.loss
-        return r.with_(loss=loss, augment=self.augment, steps=self.steps,
-                       batch_size=self.batch_size, lr=self.lr, seed=1000 + self.seed)
+        return r.with_(
+            loss=loss,
+            augment=self.augment,
+            steps=self.steps,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            seed=1000 + self.seed,
+        )
 
 
 @dataclass(frozen=True)
@@ -160,8 +167,9 @@ class Profile:
 
 QUICK = Profile(
     name="quick",
-    sizes=Sizes(image_size=64, n_identities=150, pictures_per_identity=20, n_public=100,
-                n_attackers=8),
+    sizes=Sizes(
+        image_size=64, n_identities=150, pictures_per_identity=20, n_public=100, n_attackers=8
+    ),
     # Fawkes v0.3 aims at the era-1 model, Fawkes v1.0 at a later pair, LowKey at an
     # ensemble of the classic models (DESIGN §3, scaled).
     surrogates={
@@ -170,11 +178,24 @@ QUICK = Profile(
         "lowkey": ("era1_softmax", "era2_cosface", "era3_arcface"),
     },
     timeline=TimelineSetup(
-        timeline=("era1_softmax", "era2_cosface", "era3_arcface", "era4_robust_aug",
-                  "generic_tuned"),
-        seed_control="era1_softmax_seed2", generic="generic_ssl", tuned="generic_tuned"),
-    game_models=("era1_softmax", "era2_cosface", "era3_arcface", "era4_robust_aug",
-                 "generic_tuned"),
+        timeline=(
+            "era1_softmax",
+            "era2_cosface",
+            "era3_arcface",
+            "era4_robust_aug",
+            "generic_tuned",
+        ),
+        seed_control="era1_softmax_seed2",
+        generic="generic_ssl",
+        tuned="generic_tuned",
+    ),
+    game_models=(
+        "era1_softmax",
+        "era2_cosface",
+        "era3_arcface",
+        "era4_robust_aug",
+        "generic_tuned",
+    ),
     # Fine-tuning even the last stages of EfficientNet-Lite0 on 2 CPU cores took minutes per
     # detector and, with ~12 optimiser steps on 100 pairs, stayed near chance (AUC 0.75 on
     # fawkes_high); a linear head on the frozen stages' texture statistics at 128 px takes
@@ -185,8 +206,9 @@ QUICK = Profile(
 
 PAPER = Profile(
     name="paper",
-    sizes=Sizes(image_size=112, n_identities=530, pictures_per_identity=0, n_public=265,
-                n_attackers=20),
+    sizes=Sizes(
+        image_size=112, n_identities=530, pictures_per_identity=0, n_public=265, n_attackers=20
+    ),
     surrogates={
         "fawkes_v03": ("facenet-casia-webface",),
         "fawkes_v10": ("facenet-vggface2", "facenet-casia-webface"),
@@ -194,14 +216,32 @@ PAPER = Profile(
     },
     # No seed control and no fine-tuned CLIP ship offline: those parts are skipped.
     timeline=TimelineSetup(
-        timeline=("facenet-casia-webface", "facenet-vggface2", "clip-vit-b32-openai",
-                  "clip-vit-b16-laion2b"),
-        seed_control=None, generic=None, tuned=None),
-    game_models=("facenet-casia-webface", "facenet-vggface2", "clip-vit-b32-openai",
-                 "clip-vit-b16-laion2b"),
+        timeline=(
+            "facenet-casia-webface",
+            "facenet-vggface2",
+            "clip-vit-b32-openai",
+            "clip-vit-b16-laion2b",
+        ),
+        seed_control=None,
+        generic=None,
+        tuned=None,
+    ),
+    game_models=(
+        "facenet-casia-webface",
+        "facenet-vggface2",
+        "clip-vit-b32-openai",
+        "clip-vit-b16-laion2b",
+    ),
     # The paper's detector: ImageNet MobileNetV2 fine-tuned, Adam 5e-5, 3 epochs.
-    detector=DetectorRecipe(backbone="mobilenet_v2", input_size=224, train_from=0, epochs=3,
-                            lr=5e-5, batch_size=32, freeze_bn=False),
+    detector=DetectorRecipe(
+        backbone="mobilenet_v2",
+        input_size=224,
+        train_from=0,
+        epochs=3,
+        lr=5e-5,
+        batch_size=32,
+        freeze_bn=False,
+    ),
     detection_sizes=DetectionSizes(25, 20, None),
 )
 

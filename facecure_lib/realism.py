@@ -28,17 +28,22 @@ def gallery_split(
     for label in torch.unique(labels).tolist():
         idx = torch.nonzero(labels == label).flatten().numpy()
         if not 0 < train_per_identity < len(idx):
-            raise ValueError(f"identity {label} has {len(idx)} pictures; train_per_identity "
-                             f"must be between 1 and {len(idx) - 1}, got {train_per_identity}")
+            raise ValueError(
+                f"identity {label} has {len(idx)} pictures; train_per_identity "
+                f"must be between 1 and {len(idx) - 1}, got {train_per_identity}"
+            )
         idx = rng.permutation(idx)
         gallery.append(idx[:train_per_identity])
         probes.append(idx[train_per_identity:])
-    return (torch.as_tensor(np.sort(np.concatenate(gallery))),
-            torch.as_tensor(np.sort(np.concatenate(probes))))
+    return (
+        torch.as_tensor(np.sort(np.concatenate(gallery))),
+        torch.as_tensor(np.sort(np.concatenate(probes))),
+    )
 
 
-def nn_accuracy(features: torch.Tensor, labels: torch.Tensor, gallery: torch.Tensor,
-                probes: torch.Tensor) -> float:
+def nn_accuracy(
+    features: torch.Tensor, labels: torch.Tensor, gallery: torch.Tensor, probes: torch.Tensor
+) -> float:
     """1-NN (Euclidean) accuracy of the probes against the gallery."""
     pred, _ = nearest_neighbors(features[gallery], labels[gallery], features[probes], k=1)
     return float((pred[:, 0] == labels[probes]).float().mean())
@@ -51,10 +56,10 @@ def pair_distances(
     same, diff = [], []
     x = features.float()
     for start in range(0, len(x), chunk):
-        d = torch.cdist(x[start:start + chunk], x)
+        d = torch.cdist(x[start : start + chunk], x)
         rows = torch.arange(start, start + len(d)).view(-1, 1)
         upper = torch.arange(len(x)).view(1, -1) > rows
-        same_id = labels[start:start + len(d)].view(-1, 1) == labels.view(1, -1)
+        same_id = labels[start : start + len(d)].view(-1, 1) == labels.view(1, -1)
         same.append(d[upper & same_id])
         diff.append(d[upper & ~same_id])
     return torch.cat(same), torch.cat(diff)

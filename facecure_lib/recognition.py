@@ -77,14 +77,16 @@ def nearest_neighbors(
     return lab, dist
 
 
-def user_rows(gallery_labels: torch.Tensor, user: int, n_cloaked: int | None = None
-              ) -> torch.Tensor:
+def user_rows(
+    gallery_labels: torch.Tensor, user: int, n_cloaked: int | None = None
+) -> torch.Tensor:
     """Positions of a user's pictures in a gallery, in gallery order (the order of the user's
     cloaks); with `n_cloaked`, check that there is one cloak per scraped picture."""
     rows = torch.nonzero(gallery_labels == user).flatten()
     if n_cloaked is not None and n_cloaked != rows.numel():
-        raise ValueError(f"user {user}: {n_cloaked} cloaked pictures for {rows.numel()} "
-                         "scraped ones")
+        raise ValueError(
+            f"user {user}: {n_cloaked} cloaked pictures for {rows.numel()} scraped ones"
+        )
     return rows
 
 

@@ -18,8 +18,16 @@ from .config import check_profile, results_dir
 
 REQUIRED = ("notebook", "profile", "seed", "runtime_s", "data")
 VOLATILE = ("runtime_s", "written_at", "provenance")
-_PACKAGES = ("facecure-tutorials", "torch", "torchvision", "numpy", "scikit-learn", "timm",
-             "open_clip_torch", "facenet-pytorch")
+_PACKAGES = (
+    "facecure-tutorials",
+    "torch",
+    "torchvision",
+    "numpy",
+    "scikit-learn",
+    "timm",
+    "open_clip_torch",
+    "facenet-pytorch",
+)
 
 
 class Timer:
@@ -60,19 +68,35 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
-def write_results(notebook: str, profile: str, seed: int, runtime_s: float, data: dict,
-                  findings: dict, out_dir: Path | None = None) -> Path:
+def write_results(
+    notebook: str,
+    profile: str,
+    seed: int,
+    runtime_s: float,
+    data: dict,
+    findings: dict,
+    out_dir: Path | None = None,
+) -> Path:
     """Write a notebook's results file atomically and return its path."""
     profile = check_profile(profile)
     clash = set(findings) & set(REQUIRED)
     if clash:
         raise ValueError(f"findings may not override {sorted(clash)}")
-    payload = {"notebook": notebook, "profile": profile, "seed": seed, "runtime_s": runtime_s,
-               "data": data, **findings,
-               "provenance": {"packages": package_versions(), "machine": platform.machine(),
-                              "device": "cuda" if torch.cuda.is_available() else "cpu",
-                              "threads": torch.get_num_threads()},
-               "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
+    payload = {
+        "notebook": notebook,
+        "profile": profile,
+        "seed": seed,
+        "runtime_s": runtime_s,
+        "data": data,
+        **findings,
+        "provenance": {
+            "packages": package_versions(),
+            "machine": platform.machine(),
+            "device": "cuda" if torch.cuda.is_available() else "cpu",
+            "threads": torch.get_num_threads(),
+        },
+        "written_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
     path = (out_dir or results_dir(profile)) / f"{notebook}.json"
     atomic_write_text(path, json.dumps(_clean(payload), indent=2) + "\n")
     return path

@@ -48,10 +48,24 @@ class Scenario:
         """What determines the trainer's data (part of every trained model's cache key)."""
         return {"data": self.ds.fingerprint(), "public": self.public}
 
+    def describe(self) -> str:
+        """One sentence saying what the scenario holds (for the top of a notebook)."""
+        ds, n = self.ds, len(self.ds)
+        return (
+            f"{ds.n_identities} {ds.name} identities, {n} pictures of {ds.image_size} px: "
+            f"{len(self.public)} public (the trainer's own), {len(self.private)} private "
+            f"(enrolled in the recogniser), {len(self.protocol.attackers)} of them attacking "
+            "users."
+        )
+
     def summary(self) -> dict:
         """The `data` block of a results file."""
-        return {**self.ds.summary(), "public_identities": len(self.public),
-                "private_identities": len(self.private), "attackers": self.protocol.attackers}
+        return {
+            **self.ds.summary(),
+            "public_identities": len(self.public),
+            "private_identities": len(self.private),
+            "attackers": self.protocol.attackers,
+        }
 
 
 def load_scenario(
@@ -77,12 +91,20 @@ def load_scenario(
             raise ValueError(
                 "The paper profile needs real faces: pass dataset=load_lfw() (downloads LFW) or "
                 "dataset=load_identity_folder('path/to/faces') (one sub-folder per identity). "
-                "Offline, use PROFILE='quick'.")
-        dataset = generate_faces(n_identities or s.n_identities,
-                                 pictures_per_identity or s.pictures_per_identity,
-                                 image_size or s.image_size, seed=seed, progress=progress)
-    n_public = n_public if n_public is not None else (
-        s.n_public if profile == "quick" else dataset.n_identities // 2)
+                "Offline, use PROFILE='quick'."
+            )
+        dataset = generate_faces(
+            n_identities or s.n_identities,
+            pictures_per_identity or s.pictures_per_identity,
+            image_size or s.image_size,
+            seed=seed,
+            progress=progress,
+        )
+    n_public = (
+        n_public
+        if n_public is not None
+        else (s.n_public if profile == "quick" else dataset.n_identities // 2)
+    )
     public, private = split_public_private(dataset.n_identities, n_public, seed=seed)
     k = n_attackers if n_attackers is not None else min(s.n_attackers, len(private))
     protocol = Protocol.build(dataset, private, k, split_seed=10, attacker_seed=seed)

@@ -1,4 +1,5 @@
-"""Student versions of the notebooks: every solution becomes a stub that raises.
+"""Student versions of the notebooks: every solution becomes a stub that raises (and the
+notebook goes on with the library's solution, see `facecure_lib.exercises`).
 
 Solutions live in the notebooks themselves (one source of truth), between a
 `# BEGIN SOLUTION` and an `# END SOLUTION` line; a `# HINT: ...` line above them becomes the
@@ -27,7 +28,7 @@ def stub_source(source: str, where: str = "cell") -> tuple[str, int]:
     for lineno, line in enumerate(source.splitlines(), 1):
         stripped = line.strip()
         if stripped.startswith(HINT) and not inside:
-            hint = stripped[len(HINT):].strip() or hint
+            hint = stripped[len(HINT) :].strip() or hint
             out.append(line)
         elif stripped == BEGIN:
             if inside:
@@ -45,26 +46,76 @@ def stub_source(source: str, where: str = "cell") -> tuple[str, int]:
     return "\n".join(out), n
 
 
-def student_notebook(src: Path, dst: Path) -> int:
-    """Write the student version of one notebook (outputs cleared); return exercises stubbed."""
+GRADE_CALL = re.compile(r"=\s*ex\.check_\w+\(")  # `fn = ex.check_fn(fn)`: a grading cell
+IGNORE_OUTPUT = "nbval-ignore-output"
+
+
+def student_notebook(src: Path, dst: Path, executed: Path | None = None) -> int:
+    """Write the student version of one notebook; return how many exercises were stubbed.
+
+    Outputs are cleared; with `executed` (the same notebook, executed headless), every
+    non-exercise cell instead carries that run's outputs (stderr dropped) as the reference
+    nbval compares the student version against, exercise and grading cells are tagged
+    `nbval-ignore-output`, and a last cell prints how the exercises went.
+    """
     import nbformat
 
     nb = nbformat.read(src, as_version=4)
+    ran = _outputs_by_id(executed) if executed is not None else {}
     total = 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        cell.outputs, cell.execution_count = [], None
-        if BEGIN in cell.source:
+        cell.outputs, cell.execution_count = ran.get(cell.get("id"), []), None
+        exercise = BEGIN in cell.source
+        if exercise:
             cell.source, n = stub_source(cell.source, f"{src.name} cell {i}")
             total += n
-    nb.cells.insert(1, nbformat.v4.new_markdown_cell(
-        "**Student version.** Cells that raise `NotImplementedError` are your exercises: "
-        "complete them, then run the check cell below each one."))
+        if executed is not None and (exercise or GRADE_CALL.search(cell.source)):
+            cell.metadata["tags"] = [*cell.metadata.get("tags", []), IGNORE_OUTPUT]
+            cell.outputs = []
+    nb.cells.insert(
+        1,
+        nbformat.v4.new_markdown_cell(
+            "**Student version.** Functions whose body raises `NotImplementedError` are your "
+            "exercises: complete them and run the check cell below each one. Until then the "
+            "notebook goes on with the library's solution (the check says `[TODO]`)."
+        ),
+    )
     nb.cells[1]["id"] = "student-note"
+    if executed is not None:
+        tally = nbformat.v4.new_code_cell(
+            "from facecure_lib import exercises\n\nprint(exercises.summary())"
+        )
+        tally["id"] = "student-tally"
+        tally.outputs = [nbformat.v4.new_output("stream", name="stdout", text=_tally_text(total))]
+        nb.cells.append(tally)
     dst.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, dst)
     return total
+
+
+def _tally_text(n: int) -> str:
+    """What `exercises.summary()` prints when all `n` exercises were left unfinished."""
+    from .exercises import summary
+
+    return summary({f"exercise {k}": "todo" for k in range(n)}) + "\n"
+
+
+def _outputs_by_id(executed: Path) -> dict[str, list]:
+    """Outputs of an executed notebook by cell id, without stderr (progress bars, warnings)."""
+    import nbformat
+
+    nb = nbformat.read(executed, as_version=4)
+    return {
+        c.get("id"): [
+            o
+            for o in c.get("outputs", [])
+            if not (o.output_type == "stream" and o.name == "stderr")
+        ]
+        for c in nb.cells
+        if c.cell_type == "code"
+    }
 
 
 def count_exercises(path: Path) -> int:
@@ -77,14 +128,30 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="Write student versions of the notebooks.")
     ap.add_argument("src", nargs="?", default="notebooks")
     ap.add_argument("dst", nargs="?", default="output/student")
+    ap.add_argument(
+        "--reference",
+        metavar="FOLDER",
+        help="executed solution notebooks whose outputs the student versions carry "
+        "as nbval references (the test pipeline's second stage)",
+    )
     args = ap.parse_args(argv)
     src, dst = Path(args.src), Path(args.dst)
     if src.resolve() == dst.resolve():
-        print("refusing to overwrite the solution notebooks: choose another output folder",
-              file=sys.stderr)
+        print(
+            "refusing to overwrite the solution notebooks: choose another output folder",
+            file=sys.stderr,
+        )
         return 2
     for nb in sorted(src.glob("[0-9][0-9]_*.ipynb")):
-        n = student_notebook(nb, dst / nb.name)
+        executed = Path(args.reference) / nb.name if args.reference else None
+        if executed is not None and not executed.exists():
+            print(
+                f"{executed}: no executed notebook to take reference outputs from (run the "
+                "notebook tests first)",
+                file=sys.stderr,
+            )
+            return 2
+        n = student_notebook(nb, dst / nb.name, executed)
         print(f"{nb.name}: {n} exercise(s) stubbed -> {dst / nb.name}")
     return 0
 

@@ -29,8 +29,14 @@ from .config import get_device
 from .models.base import Extractor
 from .recognition import Protocol, embed, nearest_neighbors, with_cloaks
 
-SYSTEMS = ("accurate_top1", "accurate_top2", "robust_top1", "combined_top2", "combined_threshold",
-           "combined_threshold_detector")
+SYSTEMS = (
+    "accurate_top1",
+    "accurate_top2",
+    "robust_top1",
+    "combined_top2",
+    "combined_threshold",
+    "combined_threshold_detector",
+)
 
 Scorer = Callable[[torch.Tensor], torch.Tensor]  # float pictures [N, 3, H, W] -> P(cloaked) [N]
 
@@ -50,8 +56,13 @@ def calibrate_threshold(distances: torch.Tensor, max_rerouted: float = 0.02) -> 
     return float(d[n - 1 - k])
 
 
-def threshold_answer(acc_label: torch.Tensor, acc_dist: torch.Tensor, rob_label: torch.Tensor,
-                     threshold: float, reroute: torch.Tensor | None = None) -> torch.Tensor:
+def threshold_answer(
+    acc_label: torch.Tensor,
+    acc_dist: torch.Tensor,
+    rob_label: torch.Tensor,
+    threshold: float,
+    reroute: torch.Tensor | None = None,
+) -> torch.Tensor:
     """The thresholding system's answers: the accurate model's label unless rerouted."""
     go = acc_dist > threshold
     if reroute is not None:
@@ -64,10 +75,10 @@ class Answers:
     """What the two models answer for a set of probes (true labels in `truth`)."""
 
     truth: torch.Tensor
-    acc_top2: torch.Tensor      # [P, 2] identities by the accurate model
-    acc_dist: torch.Tensor      # [P] distance to the accurate model's nearest picture
-    acc_match: torch.Tensor     # [P] index (into the gallery) of that nearest picture
-    rob_top1: torch.Tensor      # [P]
+    acc_top2: torch.Tensor  # [P, 2] identities by the accurate model
+    acc_dist: torch.Tensor  # [P] distance to the accurate model's nearest picture
+    acc_match: torch.Tensor  # [P] index (into the gallery) of that nearest picture
+    rob_top1: torch.Tensor  # [P]
     match_cloaked: torch.Tensor | None = None  # [P] detector flag of the matched picture
 
     def correct(self, system: str, threshold: float) -> torch.Tensor:
@@ -131,25 +142,36 @@ class SystemsResult:
     def protection_rate(self, attack: str | None = None) -> dict[str, float]:
         """Mean over users (and over attacks when `attack` is None) of each system's error."""
         attacks = [attack] if attack else list(self.protection)
-        return {s: float(np.mean([np.mean([u[s] for u in self.protection[a].values()])
-                                  for a in attacks])) for s in SYSTEMS}
+        return {
+            s: float(
+                np.mean([np.mean([u[s] for u in self.protection[a].values()]) for a in attacks])
+            )
+            for s in SYSTEMS
+        }
 
     def to_dict(self) -> dict:
         acc = self.clean_accuracy()
         prot = self.protection_rate()
         return {
-            "systems": {s: {"clean_accuracy": acc[s], "protection_rate": prot[s],
-                            "protection_rate_per_attack": {a: self.protection_rate(a)[s]
-                                                           for a in self.protection}}
-                        for s in SYSTEMS},
+            "systems": {
+                s: {
+                    "clean_accuracy": acc[s],
+                    "protection_rate": prot[s],
+                    "protection_rate_per_attack": {
+                        a: self.protection_rate(a)[s] for a in self.protection
+                    },
+                }
+                for s in SYSTEMS
+            },
             "threshold": self.threshold,
             "rerouted_fraction": self.rerouted_fraction(),
             "rerouted_fraction_with_detector": self.rerouted_fraction(True),
         }
 
 
-def _flags(scorer: Scorer | None, images: torch.Tensor,
-           threshold: float = 0.5) -> torch.Tensor | None:
+def _flags(
+    scorer: Scorer | None, images: torch.Tensor, threshold: float = 0.5
+) -> torch.Tensor | None:
     if scorer is None:
         return None
     x = images.float().div(255) if images.dtype == torch.uint8 else images.float()
@@ -169,23 +191,44 @@ class _Views:
     flags: torch.Tensor | None
 
 
-def _views(accurate: Extractor, robust: Extractor, protocol: Protocol, detector: Scorer | None,
-           device: torch.device) -> _Views:
+def _views(
+    accurate: Extractor,
+    robust: Extractor,
+    protocol: Protocol,
+    detector: Scorer | None,
+    device: torch.device,
+) -> _Views:
     ds = protocol.ds
     g_idx, p_idx = protocol.gallery_idx, protocol.probe_idx
     acc_all = embed(accurate, ds.images, device=device)
     rob_all = embed(robust, ds.images, device=device)
-    return _Views(acc_all[g_idx], rob_all[g_idx], ds.labels[g_idx], acc_all[p_idx],
-                  rob_all[p_idx], ds.labels[p_idx], _flags(detector, ds.images[g_idx]))
+    return _Views(
+        acc_all[g_idx],
+        rob_all[g_idx],
+        ds.labels[g_idx],
+        acc_all[p_idx],
+        rob_all[p_idx],
+        ds.labels[p_idx],
+        _flags(detector, ds.images[g_idx]),
+    )
 
 
-def _with_cloaks(v: _Views, accurate: Extractor, robust: Extractor, detector: Scorer | None,
-                 cloaks: Mapping[int, torch.Tensor], device: torch.device):
+def _with_cloaks(
+    v: _Views,
+    accurate: Extractor,
+    robust: Extractor,
+    detector: Scorer | None,
+    cloaks: Mapping[int, torch.Tensor],
+    device: torch.device,
+):
     """Gallery embeddings and flags with each user's scraped pictures replaced by its cloaks."""
     ag = with_cloaks(v.acc_g, v.g_lab, cloaks, lambda c: embed(accurate, c, device=device))
     rg = with_cloaks(v.rob_g, v.g_lab, cloaks, lambda c: embed(robust, c, device=device))
-    flags = None if v.flags is None else with_cloaks(v.flags, v.g_lab, cloaks,
-                                                     lambda c: _flags(detector, c))
+    flags = (
+        None
+        if v.flags is None
+        else with_cloaks(v.flags, v.g_lab, cloaks, lambda c: _flags(detector, c))
+    )
     return ag, rg, flags
 
 
@@ -207,8 +250,9 @@ def evaluate_systems(
     device = device or get_device()
     v = _views(accurate, robust, protocol, detector, device)
     others = ~torch.isin(v.p_lab, torch.as_tensor(protocol.attackers))
-    clean = answer(v.acc_g, v.rob_g, v.g_lab, v.acc_p[others], v.rob_p[others], v.p_lab[others],
-                   v.flags)
+    clean = answer(
+        v.acc_g, v.rob_g, v.g_lab, v.acc_p[others], v.rob_p[others], v.p_lab[others], v.flags
+    )
     threshold = calibrate_threshold(clean.acc_dist, max_rerouted)
     result = SystemsResult(threshold, clean)
     for attack, cloaks in cloaks_by_attack.items():
@@ -218,7 +262,8 @@ def evaluate_systems(
             mine = v.p_lab == user
             ans = answer(ag, rg, v.g_lab, v.acc_p[mine], v.rob_p[mine], v.p_lab[mine], flags)
             result.protection[attack][int(user)] = {
-                s: float(1 - ans.correct(s, threshold).float().mean()) for s in SYSTEMS}
+                s: float(1 - ans.correct(s, threshold).float().mean()) for s in SYSTEMS
+            }
     return result
 
 
@@ -261,9 +306,17 @@ def targeted_collusion_cloaks(
         c_help = _centroid(surrogate, pics)
         c_prot = _centroid(surrogate, protocol.user_train_images(protected))
         pool = {int(protected): ((c_help + c_prot) / 2)[None]}
-        out[int(helper)] = cloak("fawkes_v03", pics, [surrogate], mode=mode, seed=seed + helper,
-                                 target_pool=pool, profile=profile, progress=progress,
-                                 **overrides).images
+        out[int(helper)] = cloak(
+            "fawkes_v03",
+            pics,
+            [surrogate],
+            mode=mode,
+            seed=seed + helper,
+            target_pool=pool,
+            profile=profile,
+            progress=progress,
+            **overrides,
+        ).images
     return out
 
 

@@ -46,28 +46,35 @@ def _as_list(obj: Any) -> list:
 def _show(obj: Any, handle=None):
     """Display (or update in place) one object; close matplotlib figures so the inline
     backend does not draw them a second time."""
+    import matplotlib.pyplot as plt
     from IPython.display import display
+    from matplotlib.figure import Figure
 
+    is_figure = isinstance(obj, Figure)
     if handle is None:
         handle = display(obj, display_id=True)
+        if is_figure:
+            from .plots import shown
+
+            shown("panel figure")
     else:
         handle.update(obj)
-    try:
-        import matplotlib.pyplot as plt
-        from matplotlib.figure import Figure
-
-        if isinstance(obj, Figure):
-            plt.close(obj)
-    except ImportError:  # pragma: no cover
-        pass
+    if is_figure:
+        plt.close(obj)
     return handle
 
 
 class Panel:
     """A running panel: its controls, its last result, and how to re-run it."""
 
-    def __init__(self, fn: Callable[..., Any], controls: Mapping[str, Any],
-                 render: Callable[[Any], Any] | None, manual: bool, title: str) -> None:
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        controls: Mapping[str, Any],
+        render: Callable[[Any], Any] | None,
+        manual: bool,
+        title: str,
+    ) -> None:
         self.fn, self.render, self.manual, self.title = fn, render, manual, title
         self.controls = {k: make_control(k, v) for k, v in controls.items()}
         self.result: Any = None
@@ -116,8 +123,9 @@ class Panel:
                 for c in self.controls.values():
                     c.observe(self.run, names="value")
             head = [w.HTML(f"<b>{self.title}</b>")] if self.title else []
-            self._box = w.VBox(head + [w.HBox(items, layout=w.Layout(flex_flow="row wrap")),
-                                       self._status])
+            self._box = w.VBox(
+                head + [w.HBox(items, layout=w.Layout(flex_flow="row wrap")), self._status]
+            )
         return self._box
 
 

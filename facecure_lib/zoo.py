@@ -132,6 +132,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
     ]
 }
 
+
 def available(profile: str = "quick") -> list[str]:
     """Names of the extractors of a profile, oldest first."""
     if profile == "quick":

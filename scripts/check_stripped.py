@@ -9,13 +9,20 @@ from pathlib import Path
 
 def dirty(path: Path) -> bool:
     nb = json.loads(path.read_text())
-    return any(c.get("outputs") or c.get("execution_count")
-               for c in nb.get("cells", []) if c.get("cell_type") == "code")
+    return any(
+        c.get("outputs") or c.get("execution_count")
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code"
+    )
 
 
 def main(folders: list[str]) -> int:
-    bad = [p for f in folders for p in sorted(Path(f).rglob("*.ipynb"))
-           if ".ipynb_checkpoints" not in p.parts and dirty(p)]
+    bad = [
+        p
+        for f in folders
+        for p in sorted(Path(f).rglob("*.ipynb"))
+        if ".ipynb_checkpoints" not in p.parts and dirty(p)
+    ]
     for p in bad:
         print(f"{p}: has outputs; run `make strip` (nbstripout) before committing")
     print(f"checked notebooks in {', '.join(folders)}: {len(bad)} with outputs")

@@ -37,8 +37,12 @@ def npm_pack(dest: Path) -> Path:
     if npm is None:
         sys.exit("npm not found: install node.js, or pass --tarball with the package tarball")
     spec = f"{NPM_PACKAGE}@{NPM_VERSION}"
-    out = subprocess.run([npm, "pack", spec, "--pack-destination", str(dest)],
-                         check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [npm, "pack", spec, "--pack-destination", str(dest)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
     return dest / out.stdout.strip().splitlines()[-1]
 
 
@@ -59,11 +63,13 @@ def read_members(tarball: Path) -> dict[str, bytes]:
 
 def check(files: dict[str, bytes]) -> None:
     """Exit without writing when any file differs from its pinned sha256."""
-    bad = [f"{name}: sha256 {hashlib.sha256(data).hexdigest()}, expected {SHA256[name]}"
-           for name, data in files.items() if hashlib.sha256(data).hexdigest() != SHA256[name]]
+    bad = [
+        f"{name}: sha256 {hashlib.sha256(data).hexdigest()}, expected {SHA256[name]}"
+        for name, data in files.items()
+        if hashlib.sha256(data).hexdigest() != SHA256[name]
+    ]
     if bad:
-        sys.exit("refusing to write, the files differ from the pinned ones:\n  " +
-                 "\n  ".join(bad))
+        sys.exit("refusing to write, the files differ from the pinned ones:\n  " + "\n  ".join(bad))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,3 +30,13 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def _strict_exercises():
+    """In tests an exercise check raises on a wrong or unfinished answer (in notebooks it falls
+    back to the library's solution instead)."""
+    from facecure_lib import exercises
+
+    with exercises.strict():
+        yield

@@ -55,5 +55,21 @@ def run_notebook(stem: str, **parameters) -> dict:
     )
     n_code = sum(1 for c in executed["cells"] if c["cell_type"] == "code")
     assert n_run == n_code, f"{stem}: only {n_run} of {n_code} code cells executed"
+    check_outputs(stem, executed, data)
     _RUNS[key] = data
     return data
+
+
+def check_outputs(stem: str, executed: dict, results: dict) -> None:
+    """Every figure the notebook showed appears exactly once (one image output per figure
+    recorded in its results file), every exercise passed, and no raw path is printed."""
+    outputs = [o for c in executed["cells"] if c["cell_type"] == "code" for o in c["outputs"]]
+    images = sum("image/png" in o.get("data", {}) for o in outputs)
+    assert images == len(results["figures"]), (
+        f"{stem}: {images} image outputs for {len(results['figures'])} figures shown "
+        f"({results['figures']})"
+    )
+    text = json.dumps(outputs)
+    assert "PosixPath" not in text, f"{stem}: a cell prints a PosixPath"
+    failed = {k: v for k, v in results["exercises"].items() if v != "pass"}
+    assert not failed, f"{stem}: exercises not passing in the solution notebook: {failed}"

@@ -41,18 +41,29 @@ TH_V10 = ATTACKS["fawkes_v10"].modes
 def tiny_extractor(seed: int, dim: int = 32) -> Extractor:
     torch.manual_seed(seed)
     net = nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
-        nn.Linear(32, dim))
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.BatchNorm2d(8),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.BatchNorm2d(16),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(16, 32, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(32, dim),
+    )
     return Extractor(net, f"tiny{seed}", SIZE, cache_key=f"test-tiny-{seed}").eval()
 
 
 def structured(n: int, seed: int, size: int = SIZE, eight_bit: bool = True) -> torch.Tensor:
     """Smooth blobs plus fine texture: behaves like photos under SSIM."""
     g = torch.Generator().manual_seed(seed)
-    x = F.interpolate(torch.rand(n, 3, 6, 6, generator=g), size=size, mode="bicubic",
-                      align_corners=False)
+    x = F.interpolate(
+        torch.rand(n, 3, 6, 6, generator=g), size=size, mode="bicubic", align_corners=False
+    )
     x = (x + 0.08 * torch.rand(n, 3, size, size, generator=g)).clamp(0, 1)
     return (x * 255).round() / 255 if eight_bit else x
 
@@ -82,6 +93,7 @@ def emb(f: Extractor, x: torch.Tensor) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------- metrics
+
 
 @pytest.mark.parametrize("shape", [(4, 3, 32, 32), (2, 3, 64, 48), (2, 3, 9, 9), (1, 3, 12, 7)])
 def test_fast_dssim_matches_pytorch_msssim(shape):
@@ -116,10 +128,12 @@ def test_perturbation_report():
 
 # ---------------------------------------------------------------- budgets
 
-FEW = settings(max_examples=5, deadline=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture])
-image_cases = st.tuples(st.sampled_from(["structured", "uniform", "flat"]),
-                        st.integers(0, 10_000), st.booleans())
+FEW = settings(
+    max_examples=5, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+image_cases = st.tuples(
+    st.sampled_from(["structured", "uniform", "flat"]), st.integers(0, 10_000), st.booleans()
+)
 
 
 def make_images(kind: str, seed: int, eight_bit: bool, n: int = 3) -> torch.Tensor:
@@ -138,8 +152,16 @@ def make_images(kind: str, seed: int, eight_bit: bool, n: int = 3) -> torch.Tens
 @given(case=image_cases, mode=st.sampled_from(["min", "mid", "high"]))
 def test_fawkes_v03_budget(case, mode, surrogates, pool):
     x = make_images(*case)
-    res = cloak("fawkes_v03", x, surrogates, mode=mode, target_pool=pool, cache=False,
-                progress=False, steps=8)
+    res = cloak(
+        "fawkes_v03",
+        x,
+        surrogates,
+        mode=mode,
+        target_pool=pool,
+        cache=False,
+        progress=False,
+        steps=8,
+    )
     th = TH_V03[mode]["th"]
     assert res.images.shape == x.shape and res.images.dtype == torch.float32
     assert res.images.min() >= 0 and res.images.max() <= 1
@@ -156,8 +178,9 @@ def test_fawkes_v10_budget(case, mode, surrogates):
     assert res.images.min() >= 0 and res.images.max() <= 1
     assert (res.images - x).abs().max() <= 15 / 255 + 1e-6
     assert (dssim(x, res.images) <= 1.1 * th + 1e-6).all()
-    assert res.config["surrogates"] == [s.cache_key for s in surrogates[:TH_V10[mode]
-                                                                        ["n_extractors"]]]
+    assert res.config["surrogates"] == [
+        s.cache_key for s in surrogates[: TH_V10[mode]["n_extractors"]]
+    ]
 
 
 @FEW
@@ -174,6 +197,7 @@ def test_lowkey_range_and_step_budget(case, surrogates):
 
 # ---------------------------------------------------------------- effect
 
+
 def noise_like(x: torch.Tensor, cloaked: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Gaussian noise with the same per-picture L2 norm as the cloak."""
     n = torch.randn(x.shape, generator=torch.Generator().manual_seed(seed))
@@ -181,10 +205,15 @@ def noise_like(x: torch.Tensor, cloaked: torch.Tensor, seed: int = 0) -> torch.T
     return (x + n / n.flatten(1).norm(dim=1).view(-1, 1, 1, 1) * l2).clamp(0, 1)
 
 
-@pytest.mark.parametrize("attack,kw", [("fawkes_v10", {"mode": "high", "steps": 25}),
-                                       # paper weight: the quick weight (30) is calibrated
-                                       # for the zoo; these random surrogates barely move
-                                       ("lowkey", {"steps": 10, "perceptual_weight": 0.05})])
+@pytest.mark.parametrize(
+    "attack,kw",
+    [
+        ("fawkes_v10", {"mode": "high", "steps": 25}),
+        # paper weight: the quick weight (30) is calibrated
+        # for the zoo; these random surrogates barely move
+        ("lowkey", {"steps": 10, "perceptual_weight": 0.05}),
+    ],
+)
 def test_untargeted_beats_random_noise(attack, kw, surrogates):
     x = structured(6, 7)
     res = cloak(attack, x, surrogates, cache=False, progress=False, **kw)
@@ -197,8 +226,16 @@ def test_untargeted_beats_random_noise(attack, kw, surrogates):
 def test_targeted_moves_toward_target(surrogates, pool):
     x = structured(6, 3)
     f = surrogates[0]
-    res = cloak("fawkes_v03", x, surrogates, mode="high", target_pool=pool, cache=False,
-                progress=False, steps=40)
+    res = cloak(
+        "fawkes_v03",
+        x,
+        surrogates,
+        mode="high",
+        target_pool=pool,
+        cache=False,
+        progress=False,
+        steps=40,
+    )
     target = res.config["target_label"]
     assert target in pool and target in res.config["target_shortlist"]
     centroid = emb(f, pool[target]).mean(0)
@@ -212,16 +249,30 @@ def test_targeted_moves_toward_target(surrogates, pool):
 def test_target_pool_accepts_embeddings(surrogates, pool):
     x = structured(3, 4)
     embs = {k: surrogates[0](v).detach() for k, v in pool.items()}
-    res = cloak("fawkes_v03", x, surrogates, mode="min", target_pool=embs, cache=False,
-                progress=False, steps=3)
+    res = cloak(
+        "fawkes_v03",
+        x,
+        surrogates,
+        mode="min",
+        target_pool=embs,
+        cache=False,
+        progress=False,
+        steps=3,
+    )
     assert res.config["target_label"] in pool
 
 
 # ---------------------------------------------------------------- determinism, cache, state
 
-@pytest.mark.parametrize("attack,kw", [("fawkes_v03", {"mode": "low", "steps": 5}),
-                                       ("fawkes_v10", {"mode": "mid", "steps": 12}),
-                                       ("lowkey", {"steps": 3})])
+
+@pytest.mark.parametrize(
+    "attack,kw",
+    [
+        ("fawkes_v03", {"mode": "low", "steps": 5}),
+        ("fawkes_v10", {"mode": "mid", "steps": 12}),
+        ("lowkey", {"steps": 3}),
+    ],
+)
 def test_same_seed_identical(attack, kw, surrogates, pool):
     x = structured(4, 5)
     kw = {**kw, "target_pool": pool} if attack == "fawkes_v03" else kw
@@ -254,8 +305,16 @@ def test_cache_hit_returns_same_tensors_without_recomputing(surrogates):
 def test_surrogate_state_is_restored(pool):
     f = tiny_extractor(5).train()
     before = {k: v.clone() for k, v in f.state_dict().items()}
-    cloak("fawkes_v03", structured(2, 1), f, mode="min", target_pool=pool, cache=False,
-          progress=False, steps=2)
+    cloak(
+        "fawkes_v03",
+        structured(2, 1),
+        f,
+        mode="min",
+        target_pool=pool,
+        cache=False,
+        progress=False,
+        steps=2,
+    )
     assert f.training and all(p.requires_grad for p in f.parameters())
     assert all(torch.equal(before[k], v) for k, v in f.state_dict().items())
 
@@ -333,8 +392,9 @@ def _hashes(folder: Path) -> dict[str, str]:
 
 def test_blackbox_folder_success(user_folder, fake_tool, tmp_path):
     before = _hashes(user_folder)
-    res = cloak_folder(user_folder, [sys.executable, str(fake_tool), "{dir}", "ok"],
-                       out_dir=tmp_path / "out")
+    res = cloak_folder(
+        user_folder, [sys.executable, str(fake_tool), "{dir}", "ok"], out_dir=tmp_path / "out"
+    )
     assert _hashes(user_folder) == before
     assert [p.name for p in res.inputs] == ["photo0.png", "photo1.png", "photo2.png"]
     assert res.outputs == ["photo0_cloaked.png", "photo1_cloaked.png", "photo2_cloaked.png"]
@@ -344,9 +404,14 @@ def test_blackbox_folder_success(user_folder, fake_tool, tmp_path):
     torch.testing.assert_close(res.clean[0], load_picture(user_folder / "photo0.png"))
 
 
-@pytest.mark.parametrize("behaviour,match", [("skip_last", "photo2.png -> photo2_cloaked.png"),
-                                             ("resize", "photo0.png"),
-                                             ("fail", "exit 3")])
+@pytest.mark.parametrize(
+    "behaviour,match",
+    [
+        ("skip_last", "photo2.png -> photo2_cloaked.png"),
+        ("resize", "photo0.png"),
+        ("fail", "exit 3"),
+    ],
+)
 def test_blackbox_errors_name_the_files(behaviour, match, user_folder, fake_tool):
     before = _hashes(user_folder)
     with pytest.raises(BlackBoxError, match=match):
@@ -366,6 +431,7 @@ def test_blackbox_cloak_tensor_and_cache(fake_tool):
 
 
 # ---------------------------------------------------------------- figures
+
 
 def test_plot_cloak_triplets(tmp_path):
     x = structured(5, 1)

@@ -40,8 +40,15 @@ def test_profiles():
 
 
 def test_results_file(tmp_path):
-    path = write_results("99_demo", "quick", 0, 1.5, {"name": "x", "identities": 2, "images": 4},
-                         {"value": torch.tensor(0.5), "nan": float("nan")}, out_dir=tmp_path)
+    path = write_results(
+        "99_demo",
+        "quick",
+        0,
+        1.5,
+        {"name": "x", "identities": 2, "images": 4},
+        {"value": torch.tensor(0.5), "nan": float("nan")},
+        out_dir=tmp_path,
+    )
     data = json.loads(path.read_text())
     assert data["value"] == 0.5 and data["nan"] is None and data["provenance"]["packages"]["torch"]
     assert read_results("99_demo", out_dir=tmp_path)["notebook"] == "99_demo"

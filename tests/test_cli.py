@@ -34,10 +34,15 @@ def tiny_world(tmp_cache, monkeypatch):
     scenario = load_scenario("quick", 0, dataset=ds, n_public=3, n_attackers=1, progress=False)
     gallery = subset(ds, scenario.private, "colours")
     monkeypatch.setattr(check_run, "load_world", lambda *a, **k: (scenario, gallery, "colours"))
-    models = {n: tiny_extractor(i) for i, n in enumerate(
-        ["era1_softmax", "era1_softmax_seed2", "era2_cosface", "era3_arcface"])}
-    monkeypatch.setattr(check_run, "load_models", lambda names, *a, **k: (
-        {n: models[n] for n in names}, []))
+    models = {
+        n: tiny_extractor(i)
+        for i, n in enumerate(
+            ["era1_softmax", "era1_softmax_seed2", "era2_cosface", "era3_arcface"]
+        )
+    }
+    monkeypatch.setattr(
+        check_run, "load_models", lambda names, *a, **k: ({n: models[n] for n in names}, [])
+    )
     return scenario, gallery
 
 
@@ -48,16 +53,28 @@ def _rows(d: dict) -> list[dict]:
 def test_cli_writes_a_report_whose_numbers_match_the_library(tmp_path, tiny_world, capsys):
     folder = write_person(tmp_path / "me", n=10)
     before = check.folder_hashes(folder)
-    code = cli.main(["check", str(folder), "--extractors", EXTRACTORS, "--seed", "1",
-                     "--quiet", "--defenses", "off"])
+    code = cli.main(
+        [
+            "check",
+            str(folder),
+            "--extractors",
+            EXTRACTORS,
+            "--seed",
+            "1",
+            "--quiet",
+            "--defenses",
+            "off",
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0, out
     assert check.folder_hashes(folder) == before
     report = tmp_path / "me_facecure_report"
     assert {p.name for p in report.iterdir()} == set(check.REPORT_FILES)
     saved = json.loads((report / "check.json").read_text())
-    lib = check.check_cloak(folder, extractors=EXTRACTORS.split(","), seed=1, progress=False,
-                            defenses="off").to_dict()
+    lib = check.check_cloak(
+        folder, extractors=EXTRACTORS.split(","), seed=1, progress=False, defenses="off"
+    ).to_dict()
     assert _rows(saved) == _rows(lib)
     assert saved["probe_photos"] == lib["probe_photos"] and saved["n_probes"] == 3
     assert [r["recogniser"] for r in saved["recognisers"]] == EXTRACTORS.split(",")
@@ -70,8 +87,17 @@ def test_cli_writes_a_report_whose_numbers_match_the_library(tmp_path, tiny_worl
 def test_cli_refuses_to_overwrite_then_forces(tmp_path, tiny_world, capsys):
     folder = write_person(tmp_path / "me", n=6)
     out = tmp_path / "elsewhere"
-    args = ["check", str(folder), "--extractors", "era1_softmax", "--quiet", "--out", str(out),
-            "--pattern", "{stem}_cloaked.png"]
+    args = [
+        "check",
+        str(folder),
+        "--extractors",
+        "era1_softmax",
+        "--quiet",
+        "--out",
+        str(out),
+        "--pattern",
+        "{stem}_cloaked.png",
+    ]
     assert cli.main(args) == 0
     first = (out / "report.md").read_text()
     capsys.readouterr()
@@ -85,12 +111,40 @@ def test_cli_refuses_to_overwrite_then_forces(tmp_path, tiny_world, capsys):
 
 def test_cli_builtin_attack_and_lowkey_pattern(tmp_path, tiny_world, capsys):
     folder = write_person(tmp_path / "me", n=6, pattern="{stem}_attacked.png")
-    assert cli.main(["check", str(folder), "--pattern", "lowkey", "--extractors", "era1_softmax",
-                     "--quiet", "--defenses", "off"]) == 0
+    assert (
+        cli.main(
+            [
+                "check",
+                str(folder),
+                "--pattern",
+                "lowkey",
+                "--extractors",
+                "era1_softmax",
+                "--quiet",
+                "--defenses",
+                "off",
+            ]
+        )
+        == 0
+    )
     clean = write_person(tmp_path / "clean", n=6, cloaked=False)
     before = check.folder_hashes(clean)
-    assert cli.main(["check", str(clean), "--attack", "lowkey", "--extractors", "era1_softmax",
-                     "--quiet", "--defenses", "off"]) == 0
+    assert (
+        cli.main(
+            [
+                "check",
+                str(clean),
+                "--attack",
+                "lowkey",
+                "--extractors",
+                "era1_softmax",
+                "--quiet",
+                "--defenses",
+                "off",
+            ]
+        )
+        == 0
+    )
     saved = json.loads((tmp_path / "clean_facecure_report" / "check.json").read_text())
     assert saved["attack"] == "lowkey" and saved["surrogates"]
     assert check.folder_hashes(clean) == before
@@ -122,11 +176,19 @@ def test_cli_no_face_and_bad_options(tmp_path, tiny_world, capsys, monkeypatch):
 
 def test_module_entry_point_runs_as_a_process(tmp_path):
     """`python -m facecure_lib.cli`: help, and a bad folder (no models are loaded)."""
-    ok = subprocess.run([sys.executable, "-m", "facecure_lib.cli", "check", "--help"],
-                        capture_output=True, text=True, timeout=120)
+    ok = subprocess.run(
+        [sys.executable, "-m", "facecure_lib.cli", "check", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert ok.returncode == 0 and "--pattern" in ok.stdout and "--attack" in ok.stdout
-    bad = subprocess.run([sys.executable, "-m", "facecure_lib.cli", "check",
-                          str(tmp_path / "missing")], capture_output=True, text=True, timeout=120)
+    bad = subprocess.run(
+        [sys.executable, "-m", "facecure_lib.cli", "check", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert bad.returncode == 2 and "does not exist" in bad.stderr
     assert "Traceback" not in bad.stderr
 
@@ -162,12 +224,27 @@ def test_cli_on_the_real_zoo(tmp_path):
         noisy = (img.int() + torch.randint(-4, 5, img.shape)).clamp(0, 255).byte()
         Image.fromarray(noisy.permute(1, 2, 0).numpy()).save(folder / f"p{k}_cloaked.png")
     before = check.folder_hashes(folder)
-    proc = subprocess.run([sys.executable, "-m", "facecure_lib.cli", "check", str(folder),
-                           "--extractors", EXTRACTORS, "--quiet", "--defenses", "off"],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "facecure_lib.cli",
+            "check",
+            str(folder),
+            "--extractors",
+            EXTRACTORS,
+            "--quiet",
+            "--defenses",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert proc.returncode == 0, proc.stderr
     assert check.folder_hashes(folder) == before
     saved = json.loads((tmp_path / "me_facecure_report" / "check.json").read_text())
-    lib = check.check_cloak(folder, extractors=names, scenario=scenario, gallery=gallery,
-                            defenses="off", progress=False).to_dict()
+    lib = check.check_cloak(
+        folder, extractors=names, scenario=scenario, gallery=gallery, defenses="off", progress=False
+    ).to_dict()
     assert _rows(saved) == _rows(lib)

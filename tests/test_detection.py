@@ -13,8 +13,9 @@ from facecure_lib.profiles import QUICK
 
 from .helpers import colour_dataset, mean_colour_extractor
 
-TINY = D.DetectorRecipe(backbone="tiny_cnn", input_size=16, train_from=1, epochs=4, lr=1e-2,
-                        batch_size=16)
+TINY = D.DetectorRecipe(
+    backbone="tiny_cnn", input_size=16, train_from=1, epochs=4, lr=1e-2, batch_size=16
+)
 
 
 def test_metrics_known_answers():
@@ -48,8 +49,9 @@ def test_resolve_attack_keys():
         D.resolve_attack("nope")
 
 
-@pytest.mark.parametrize("recipe", [TINY, TINY.with_(probe=True, train_from=3, epochs=10)],
-                         ids=["finetune", "probe"])
+@pytest.mark.parametrize(
+    "recipe", [TINY, TINY.with_(probe=True, train_from=3, epochs=10)], ids=["finetune", "probe"]
+)
 def test_detector_scores_and_learns_a_separable_task(recipe):
     torch.manual_seed(0)
     clean = torch.rand(48, 3, 16, 16) * 0.3 + 0.35
@@ -70,8 +72,9 @@ def test_detector_scores_and_learns_a_separable_task(recipe):
 def test_detection_set_and_cached_get_detector(tmp_cache):
     ds = colour_dataset(n_ids=6, per_id=6, size=16)
     sur = [mean_colour_extractor(16)]
-    data = D.detection_set(ds, [0, 1], "fawkes_low", sur, pictures_per_user=3, seed=0,
-                           progress=False, steps=3)
+    data = D.detection_set(
+        ds, [0, 1], "fawkes_low", sur, pictures_per_user=3, seed=0, progress=False, steps=3
+    )
     assert len(data) == 12 and data.clean.shape == data.cloaked.shape == (6, 3, 16, 16)
     assert data.labels.tolist() == [0] * 6 + [1] * 6 and set(data.users.tolist()) == {0, 1}
     with pytest.raises(ValueError):
@@ -79,16 +82,38 @@ def test_detection_set_and_cached_get_detector(tmp_cache):
 
     scen = SimpleNamespace(profile="quick", seed=0, ds=ds, public=[0, 1, 2], private=[3, 4, 5])
     sizes = D.DetectionSizes(2, 2, 3)
-    det = D.get_detector(scen, "fawkes_v10", "low", torch.device("cpu"), False, recipe=TINY,
-                         sizes=sizes, surrogates=sur)
-    again = D.get_detector(scen, "fawkes_low", device=torch.device("cpu"), progress=False,
-                           recipe=TINY, sizes=sizes, surrogates=sur)
+    det = D.get_detector(
+        scen,
+        "fawkes_v10",
+        "low",
+        torch.device("cpu"),
+        False,
+        recipe=TINY,
+        sizes=sizes,
+        surrogates=sur,
+    )
+    again = D.get_detector(
+        scen,
+        "fawkes_low",
+        device=torch.device("cpu"),
+        progress=False,
+        recipe=TINY,
+        sizes=sizes,
+        surrogates=sur,
+    )
     assert det.cache_key == again.cache_key
     x = ds.float_images(torch.arange(6))
     assert torch.allclose(det.score(x), again.score(x))
     assert len(list((tmp_cache / "v1" / "detector").glob("*.safetensors"))) == 1
-    other = D.get_detector(scen, "lowkey", device=torch.device("cpu"), progress=False,
-                           recipe=TINY.with_(epochs=1), sizes=sizes, surrogates=sur)
+    other = D.get_detector(
+        scen,
+        "lowkey",
+        device=torch.device("cpu"),
+        progress=False,
+        recipe=TINY.with_(epochs=1),
+        sizes=sizes,
+        surrogates=sur,
+    )
     assert other.cache_key != det.cache_key
     tr, te = D.scenario_users(scen, sizes)
     assert set(tr) <= {0, 1, 2} and set(te) <= {3, 4, 5}

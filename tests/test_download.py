@@ -121,8 +121,14 @@ def test_unreachable_fails_fast_and_names_file_and_quick_profile():
         dl.download(url, "20180402-114759-vggface2.pt", BODY_SHA, what="FaceNet weights")
     assert time.perf_counter() - start < 5
     msg = str(info.value)
-    for needle in ("FaceNet weights", "20180402-114759-vggface2.pt", url, "quick profile",
-                   "PROFILE='quick'", str(dl.downloads_dir())):
+    for needle in (
+        "FaceNet weights",
+        "20180402-114759-vggface2.pt",
+        url,
+        "quick profile",
+        "PROFILE='quick'",
+        str(dl.downloads_dir()),
+    ):
         assert needle in msg
     assert _leftovers() == []
 
@@ -160,8 +166,9 @@ def test_registry_is_well_formed():
 
 
 def test_fetch_asset_uses_registry_hash(server, monkeypatch):
-    fake = dl.Asset("fake", "https://example.invalid/file.bin", BODY_SHA, len(BODY),
-                    "CC0", "tests", "test")
+    fake = dl.Asset(
+        "fake", "https://example.invalid/file.bin", BODY_SHA, len(BODY), "CC0", "tests", "test"
+    )
     monkeypatch.setitem(dl.ASSETS, "fake", fake)
     path = dl.fetch_asset("fake", url=f"{server}/file.bin")
     assert path.name == "file.bin" and path.read_bytes() == BODY

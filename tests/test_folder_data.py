@@ -36,8 +36,11 @@ def _tree(root: Path, people: dict[str, int], suffix: str = ".jpg") -> Path:
 
 
 def _snapshot(root: Path) -> dict[str, tuple[str, float]]:
-    return {str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime)
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p): (hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_mtime)
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_loads_good_folder(tmp_path):
@@ -78,8 +81,7 @@ def test_every_problem_reported_at_once(tmp_path):
     (root / "Mixed" / "notes.txt").write_text("hello")
     (root / "Mixed" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 definitely not a jpeg")
     good = root / "Mixed" / "Mixed_0000.jpg"
-    (root / "Mixed" / "truncated.png").write_bytes(
-        _png_bytes(_picture(3))[:200])  # cut-off PNG
+    (root / "Mixed" / "truncated.png").write_bytes(_png_bytes(_picture(3))[:200])  # cut-off PNG
     (root / "Mixed" / "nested").mkdir()
     before = _snapshot(root)
     with pytest.raises(DatasetLayoutError) as info:
@@ -87,8 +89,15 @@ def test_every_problem_reported_at_once(tmp_path):
     err = info.value
     assert isinstance(err, ValueError)
     flagged = {Path(p).name for p, _ in err.problems}
-    assert flagged == {"loose.jpg", "Empty", "notes.txt", "broken.jpg", "truncated.png",
-                       "nested", "Few"}
+    assert flagged == {
+        "loose.jpg",
+        "Empty",
+        "notes.txt",
+        "broken.jpg",
+        "truncated.png",
+        "nested",
+        "Few",
+    }
     msg = str(err)
     assert "min_pictures=2" in msg and "empty identity folder" in msg
     assert "loose picture" in msg and "not an image" in msg and "corrupt" in msg
@@ -104,11 +113,14 @@ def _png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
-@pytest.mark.parametrize("setup,needle", [
-    ("missing", "does not exist"),
-    ("file", "is a file"),
-    ("empty", "no identity sub-folders"),
-])
+@pytest.mark.parametrize(
+    "setup,needle",
+    [
+        ("missing", "does not exist"),
+        ("file", "is a file"),
+        ("empty", "no identity sub-folders"),
+    ],
+)
 def test_bad_roots(tmp_path, setup, needle):
     root = tmp_path / "root"
     if setup == "file":
@@ -129,8 +141,7 @@ def test_bad_parameters(tmp_path):
 def test_save_then_load_roundtrip(tmp_path):
     g = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (6, 3, 24, 24), generator=g, dtype=torch.uint8)
-    ds = FaceDataset("toy", images, torch.tensor([0, 0, 1, 1, 2, 2]),
-                     ["ann", "bo/b", "cy"])
+    ds = FaceDataset("toy", images, torch.tensor([0, 0, 1, 1, 2, 2]), ["ann", "bo/b", "cy"])
     root = save_identity_folder(ds, tmp_path / "out")
     back = load_identity_folder(root, image_size=24)
     assert back.identities == ["ann", "bo_b", "cy"]
@@ -138,6 +149,7 @@ def test_save_then_load_roundtrip(tmp_path):
 
 
 # ---------------------------------------------------------------- LFW (real sklearn path)
+
 
 def _fake_lfw(home: Path, people: dict[str, int]) -> None:
     """scikit-learn's on-disk LFW layout with tiny synthetic pictures."""
@@ -154,8 +166,9 @@ def _fake_lfw(home: Path, people: dict[str, int]) -> None:
 
 def test_lfw_through_sklearn_on_fake_layout(tmp_path):
     _fake_lfw(tmp_path, {"Ann_Lee": 3, "Bo_Chan": 2, "Cy_Dee": 1})
-    ds = lfw_mod.load_lfw(min_faces_per_person=2, image_size=40, data_home=tmp_path,
-                          download_if_missing=False)
+    ds = lfw_mod.load_lfw(
+        min_faces_per_person=2, image_size=40, data_home=tmp_path, download_if_missing=False
+    )
     assert ds.name == "lfw"
     assert ds.identities == ["Ann Lee", "Bo Chan"]
     assert ds.images.shape == (5, 3, 40, 40) and ds.images.dtype == torch.uint8
@@ -165,12 +178,18 @@ def test_lfw_through_sklearn_on_fake_layout(tmp_path):
     errors = []
     for k in (1, 2):  # sklearn shuffles pictures with a fixed seed: compare with both
         src = Image.open(tmp_path / f"lfw_home/lfw_funneled/Bo_Chan/Bo_Chan_000{k}.jpg")
-        want = src.convert("RGB").crop((63, 70, 188, 195)).resize((40, 40),
-                                                                  Image.Resampling.LANCZOS)
+        want = (
+            src.convert("RGB").crop((63, 70, 188, 195)).resize((40, 40), Image.Resampling.LANCZOS)
+        )
         errors.append(np.abs(got - np.asarray(want, dtype=np.float32)).mean())
     assert min(errors) < 2 < max(errors)
-    capped = lfw_mod.load_lfw(min_faces_per_person=2, image_size=40, data_home=tmp_path,
-                              download_if_missing=False, max_per_identity=2)
+    capped = lfw_mod.load_lfw(
+        min_faces_per_person=2,
+        image_size=40,
+        data_home=tmp_path,
+        download_if_missing=False,
+        max_per_identity=2,
+    )
     assert len(capped) == 4
 
 
@@ -197,6 +216,7 @@ def test_lfw_offline_fails_fast(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------- MTCNN alignment
+
 
 def test_crop_faces_real_face_and_none():
     pytest.importorskip("facenet_pytorch")

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from facecure_lib import game, plots
+from facecure_lib import game, oracle, plots
 from facecure_lib.game import DynamicGame, TrainerStrategy, UserStrategy
 from facecure_lib.models.base import Extractor
 from facecure_lib.recognition import Protocol, evaluate_protection
@@ -24,12 +24,19 @@ SIZE = 32
 class CentreColour(nn.Module):
     def forward(self, x):
         c = x.shape[-1] // 2
-        return x[:, :, c - 4:c + 4, c - 4:c + 4].mean(dim=(2, 3))
+        return x[:, :, c - 4 : c + 4, c - 4 : c + 4].mean(dim=(2, 3))
 
 
 def centre_extractor() -> Extractor:
-    return Extractor(CentreColour(), "centre_colour", SIZE, mean=(0, 0, 0), std=(1, 1, 1),
-                     normalize=False, cache_key="centre_colour")
+    return Extractor(
+        CentreColour(),
+        "centre_colour",
+        SIZE,
+        mean=(0, 0, 0),
+        std=(1, 1, 1),
+        normalize=False,
+        cache_key="centre_colour",
+    )
 
 
 def border_cloak(images: torch.Tensor) -> torch.Tensor:
@@ -37,9 +44,10 @@ def border_cloak(images: torch.Tensor) -> torch.Tensor:
     out = images.clone()
     c = SIZE // 2
     mask = torch.ones(SIZE, SIZE, dtype=torch.bool)
-    mask[c - 4:c + 4, c - 4:c + 4] = False
-    out[:, :, mask] = 1.0 - images.mean(dim=(2, 3), keepdim=True).squeeze(-1).expand(-1, -1,
-                                                                                      int(mask.sum()))
+    mask[c - 4 : c + 4, c - 4 : c + 4] = False
+    out[:, :, mask] = 1.0 - images.mean(dim=(2, 3), keepdim=True).squeeze(-1).expand(
+        -1, -1, int(mask.sum())
+    )
     return out
 
 
@@ -102,8 +110,8 @@ def test_dynamic_game_known_answers(world):
     tl = {1: ["old"], 2: ["old", "new"], 3: ["old", "new"]}
     g = DynamicGame(proto, models, cloaks, n_rounds=3, timeline=tl)
     rates = {s: [r.protection_rate for r in g.play("toy", s)] for s in game.TRAINER_STRATEGIES}
-    assert rates["static"] == [1.0, 1.0, 1.0]          # the cloak fools the old model forever
-    assert rates["retroactive"] == [1.0, 0.0, 0.0]     # the new model re-embeds everything
+    assert rates["static"] == [1.0, 1.0, 1.0]  # the cloak fools the old model forever
+    assert rates["retroactive"] == [1.0, 0.0, 0.0]  # the new model re-embeds everything
     assert rates["newest_on_new_data"] == [1.0, 0.0, 0.0]  # new pictures betray the user
     res = g.play("toy", "retroactive")
     assert [r.winner for r in res] == ["user", "trainer", "trainer"]
@@ -111,8 +119,14 @@ def test_dynamic_game_known_answers(world):
     assert res[1].models_per_posting == ["new", "new"]
     assert all(r.clean_accuracy == 1.0 for r in res)
     d = res[0].to_dict()
-    assert set(d) == {"round", "user_attack", "trainer_strategy", "trainer_model",
-                      "protection_rate", "winner"}
+    assert set(d) == {
+        "round",
+        "user_attack",
+        "trainer_strategy",
+        "trainer_model",
+        "protection_rate",
+        "winner",
+    }
     assert d["user_attack"] == "toy" and d["trainer_strategy"] == "retroactive"
     # one clean slice is enough to be recognised by the old model too
     static = g.play(["toy", None, "toy"], "static")
@@ -142,24 +156,26 @@ def test_lazy_sources_and_errors(world):
 
 def test_static_game_and_oracle(world):
     proto, models, cloaks = world
-    res = game.play_static(models["old"], proto, cloaks["toy"], "toy",
-                           budget={"max_dssim": None, "max_linf": None})
+    res = game.play_static(
+        models["old"], proto, cloaks["toy"], "toy", budget={"max_dssim": None, "max_linf": None}
+    )
     assert res.protection_rate == 1.0 and res.winner == "user" and res.oracle.passed
     # the border repaint is a huge perturbation: a real budget disqualifies it
-    res = game.play_static(models["old"], proto, cloaks["toy"], "toy",
-                           budget={"max_dssim": 0.01, "max_linf": 8 / 255})
+    res = game.play_static(
+        models["old"], proto, cloaks["toy"], "toy", budget={"max_dssim": 0.01, "max_linf": 8 / 255}
+    )
     assert not res.oracle.passed and res.oracle.n_violations == res.oracle.n_pictures
     assert res.protection_rate == 0.0 and res.winner == "trainer"
     assert set(res.to_dict()) >= {"protection_rate", "winner", "oracle"}
     x = proto.user_train_images(proto.attackers[0])
-    assert game.oracle_check(x, x.clone(), 0.0, 0.0).passed
+    assert oracle.oracle_check(x, x.clone(), 0.0, 0.0).passed
 
 
 def test_attack_budgets():
-    assert game.attack_budget("fawkes_v03", "high")["max_dssim"] == pytest.approx(0.0088)
-    b10 = game.attack_budget("fawkes_v10")
+    assert oracle.attack_budget("fawkes_v03", "high")["max_dssim"] == pytest.approx(0.0088)
+    b10 = oracle.attack_budget("fawkes_v10")
     assert b10["max_linf"] == pytest.approx(15 / 255) and b10["max_dssim"] == pytest.approx(0.0187)
-    lk = game.attack_budget("lowkey")
+    lk = oracle.attack_budget("lowkey")
     assert lk["max_dssim"] is None and 0 < lk["max_linf"] < 0.2
 
 
@@ -195,6 +211,7 @@ def test_exercise_checks_pass_solutions_and_catch_mistakes():
         nb01.check_within_budget(lambda c, x, d, li: _reference_within_budget(c, x, d, None))
     with pytest.raises(ExerciseFailed):  # strict inequality flags unperturbed pictures
         nb01.check_within_budget(
-            lambda c, x, d, li: (c - x).flatten(1).abs().amax(1) < (li if li is not None else 1))
+            lambda c, x, d, li: (c - x).flatten(1).abs().amax(1) < (li if li is not None else 1)
+        )
     with pytest.raises(NotImplementedError):
         nb01.check_retroactive(lambda r, t: (_ for _ in ()).throw(NotImplementedError("todo")))

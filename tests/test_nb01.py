@@ -6,8 +6,14 @@ from .nbrun import run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
-ROUND_KEYS = {"round", "user_attack", "trainer_strategy", "trainer_model", "protection_rate",
-              "winner"}
+ROUND_KEYS = {
+    "round",
+    "user_attack",
+    "trainer_strategy",
+    "trainer_model",
+    "protection_rate",
+    "winner",
+}
 
 
 def test_threat_model_game_notebook():
@@ -17,8 +23,9 @@ def test_threat_model_game_notebook():
     assert r["profile"] == "quick"
     static = r["static"]
     assert 0.0 <= static["protection_rate"] <= 1.0
-    assert static["winner"] == ("user" if static["protection_rate"] >= r["win_threshold"]
-                                else "trainer")
+    assert static["winner"] == (
+        "user" if static["protection_rate"] >= r["win_threshold"] else "trainer"
+    )
     assert static["oracle"]["passed"], static["oracle"]
     rounds = r["rounds"]
     assert len(rounds) >= 4
@@ -33,7 +40,7 @@ def test_threat_model_game_notebook():
     new = r["first_new_model_round"]
     assert new is not None and new <= len(rounds)
     assert rounds[new - 1]["trainer_model"] != rounds[0]["trainer_model"]
-    assert all(x["winner"] == "trainer" for x in rounds[new - 1:]), rounds
+    assert all(x["winner"] == "trainer" for x in rounds[new - 1 :]), rounds
     assert r["retroactive_wins_after_new_model"] is True
     assert r["panel_default_matches"] is True
     assert r["runtime_s"] < 600

@@ -12,8 +12,16 @@ METRICS = ("accuracy", "precision", "recall", "auc")
 
 def test_detection_notebook():
     r = run_notebook("03_detection")
-    for key in ("notebook", "profile", "seed", "runtime_s", "data", "detection", "transfer",
-                "backbone"):
+    for key in (
+        "notebook",
+        "profile",
+        "seed",
+        "runtime_s",
+        "data",
+        "detection",
+        "transfer",
+        "backbone",
+    ):
         assert key in r, key
     assert set(r["detection"]) == set(KEYS)
     assert set(r["transfer"]) == {"fawkes_high->lowkey", "lowkey->fawkes_high"}

@@ -4,14 +4,29 @@ from .nbrun import run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
-SYSTEMS = ("accurate_top1", "accurate_top2", "robust_top1", "combined_top2", "combined_threshold",
-           "combined_threshold_detector")
+SYSTEMS = (
+    "accurate_top1",
+    "accurate_top2",
+    "robust_top1",
+    "combined_top2",
+    "combined_threshold",
+    "combined_threshold_detector",
+)
 
 
 def test_top2_and_thresholding_notebook():
     r = run_notebook("05_top2_and_thresholding")
-    for key in ("notebook", "profile", "seed", "runtime_s", "data", "systems", "threshold",
-                "rerouted_fraction", "arms_race"):
+    for key in (
+        "notebook",
+        "profile",
+        "seed",
+        "runtime_s",
+        "data",
+        "systems",
+        "threshold",
+        "rerouted_fraction",
+        "arms_race",
+    ):
         assert key in r
     s = r["systems"]
     assert set(s) == set(SYSTEMS)

@@ -10,10 +10,25 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
 def test_check_your_own_cloak_notebook():
     r = run_notebook("06_check_your_own_cloak")
-    for key in ("notebook", "profile", "seed", "runtime_s", "data", "protection", "n_probes",
-                "unprotected_error", "interval", "verdict", "limits", "detection",
-                "perturbation", "split_seeds", "report_files", "input_unchanged",
-                "cli_matches_library"):
+    for key in (
+        "notebook",
+        "profile",
+        "seed",
+        "runtime_s",
+        "data",
+        "protection",
+        "n_probes",
+        "unprotected_error",
+        "interval",
+        "verdict",
+        "limits",
+        "detection",
+        "perturbation",
+        "split_seeds",
+        "report_files",
+        "input_unchanged",
+        "cli_matches_library",
+    ):
         assert key in r, key
     prot = r["protection"]
     assert len(prot) >= 4 and r["n_recognisers"] == len(prot)

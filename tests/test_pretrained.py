@@ -47,7 +47,8 @@ def _closed_port() -> int:
 
 def test_registry_and_unknown_name():
     assert {"facenet-casia-webface", "facenet-vggface2", "clip-vit-b32-openai"} <= set(
-        pt.PRETRAINED)
+        pt.PRETRAINED
+    )
     years = {n: s.info.year for n, s in pt.PRETRAINED.items()}
     assert max(years.values()) >= 2022
     for name, spec in pt.PRETRAINED.items():
@@ -136,8 +137,9 @@ def test_torchscript_only_with_published_hash(tmp_path):
 def test_offline_fails_fast_with_clear_message(monkeypatch):
     pytest.importorskip("facenet_pytorch")
     url = f"http://127.0.0.1:{_closed_port()}/20180402-114759-vggface2.pt"
-    monkeypatch.setitem(dl.ASSETS, "facenet-vggface2",
-                        dataclasses.replace(dl.ASSETS["facenet-vggface2"], url=url))
+    monkeypatch.setitem(
+        dl.ASSETS, "facenet-vggface2", dataclasses.replace(dl.ASSETS["facenet-vggface2"], url=url)
+    )
     start = time.perf_counter()
     with pytest.raises(dl.DownloadError) as info:
         pt.load_pretrained("facenet-vggface2")
@@ -161,8 +163,13 @@ def test_download_then_load(facenet_file, monkeypatch):
     thread.start()
     try:
         url = f"http://127.0.0.1:{httpd.server_address[1]}/{facenet_file.name}"
-        monkeypatch.setitem(dl.ASSETS, "facenet-vggface2", dataclasses.replace(
-            dl.ASSETS["facenet-vggface2"], url=url, sha256=dl.file_sha256(facenet_file)))
+        monkeypatch.setitem(
+            dl.ASSETS,
+            "facenet-vggface2",
+            dataclasses.replace(
+                dl.ASSETS["facenet-vggface2"], url=url, sha256=dl.file_sha256(facenet_file)
+            ),
+        )
         ext, _ = pt.load_pretrained("facenet-vggface2")
         cached = dl.downloads_dir() / facenet_file.name
         assert cached.read_bytes() == facenet_file.read_bytes()

@@ -16,8 +16,11 @@ def test_get_profile_validates_names():
 @pytest.mark.parametrize("profile, registry", [(QUICK, zoo.QUICK_ZOO), (PAPER, PRETRAINED)])
 def test_every_named_model_exists(profile, registry):
     t = profile.timeline
-    names = [*t.timeline, *profile.game_models, *(n for n in (t.seed_control, t.generic, t.tuned)
-                                                  if n)]
+    names = [
+        *t.timeline,
+        *profile.game_models,
+        *(n for n in (t.seed_control, t.generic, t.tuned) if n),
+    ]
     names += [s for a in ATTACK_KEYS for s in profile.surrogate_names(a)]
     assert set(names) <= set(registry), set(names) - set(registry)
     assert set(profile.surrogates) == set(ATTACK_KEYS)

@@ -58,8 +58,10 @@ def test_report_on_known_embeddings(tmp_cache):
     assert r["nn_accuracy"] == 1.0 and r["gallery"] == 9 and r["probes"] == 3
     assert r["same_pairs"] == 3 * 6 and r["diff_pairs"] == 3 * 16
     assert r["same_mean"] == pytest.approx(0, abs=1e-6) and r["same_under_threshold"] == 1.0
-    pair_d = [torch.dist(a / 255.0, b / 255.0).item()
-              for a, b in itertools.combinations(torch.tensor(colours).float(), 2)]
+    pair_d = [
+        torch.dist(a / 255.0, b / 255.0).item()
+        for a, b in itertools.combinations(torch.tensor(colours).float(), 2)
+    ]
     assert r["diff_mean"] == pytest.approx(sum(pair_d) / 3, abs=1e-5)
     assert r["diff_median"] == pytest.approx(sorted(pair_d)[1], abs=1e-5)
     # only the (black, dark red) pairs, distance 0.2, are under 0.5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from facecure_lib.defenses import robust
+from facecure_lib.defenses import evaluation, robust
 from facecure_lib.exercises import ExerciseFailed
 from facecure_lib.exercises import nb02 as checks
 from facecure_lib.models.base import Extractor
@@ -34,8 +34,9 @@ def test_to_uint8_and_mix_are_exact():
     clean = torch.randint(0, 256, (4, 3, 5, 5), dtype=torch.uint8)
     cloaked = clean[:2].float() / 255
     assert torch.equal(robust.to_uint8(cloaked), clean[:2])
-    imgs, labels = robust.mix_clean_and_cloaked(clean, torch.tensor([0, 0, 1, 1]), cloaked,
-                                                torch.tensor([0, 0]))
+    imgs, labels = robust.mix_clean_and_cloaked(
+        clean, torch.tensor([0, 0, 1, 1]), cloaked, torch.tensor([0, 0])
+    )
     assert imgs.dtype == torch.uint8 and imgs.shape[0] == 6
     assert labels.tolist() == [0, 0, 1, 1, 0, 0]
     assert torch.equal(imgs[4:], clean[:2])
@@ -44,8 +45,16 @@ def test_to_uint8_and_mix_are_exact():
 def test_public_subset_is_seeded_and_public(tmp_cache):
     from facecure_lib.scenario import load_scenario
 
-    sc = load_scenario("quick", 0, n_identities=12, pictures_per_identity=6, image_size=32,
-                       n_public=6, n_attackers=2, progress=False)
+    sc = load_scenario(
+        "quick",
+        0,
+        n_identities=12,
+        pictures_per_identity=6,
+        image_size=32,
+        n_public=6,
+        n_attackers=2,
+        progress=False,
+    )
     a = robust.public_subset(sc, 0, 4, 3)
     assert a.keys() == robust.public_subset(sc, 0, 4, 3).keys()
     assert all(torch.equal(a[k], robust.public_subset(sc, 0, 4, 3)[k]) for k in a)
@@ -66,7 +75,7 @@ def test_evaluate_attacks_known_answers():
     perfect = _swap_cloaks(proto, others)
     clean = {u: proto.user_train_images(u) for u in proto.attackers}
     for mode in ("nn", "linear"):
-        ev = robust.evaluate_attacks(model, proto, {"swap": perfect, "none": clean}, mode)
+        ev = evaluation.evaluate_attacks(model, proto, {"swap": perfect, "none": clean}, mode)
         assert ev.protection_rate["swap"] == pytest.approx(1.0)
         assert ev.protection_rate["none"] == pytest.approx(0.0)
         assert ev.clean_error == pytest.approx(0.0)
@@ -74,7 +83,7 @@ def test_evaluate_attacks_known_answers():
         assert set(d) >= {"protection_rate", "protection_rate_per_user", "clean_error"}
         assert len(d["protection_rate_per_user"]["swap"]) == len(proto.attackers)
     with pytest.raises(ValueError, match="valid"):
-        robust.evaluate_attacks(model, proto, {}, "knn")
+        evaluation.evaluate_attacks(model, proto, {}, "knn")
 
 
 def _tiny_cnn() -> Extractor:
@@ -84,9 +93,9 @@ def _tiny_cnn() -> Extractor:
 
 def test_finetune_classifier_learns_colours():
     ds = colour_dataset(4, 8)
-    settings = robust.EndToEndSettings(steps=40, batch_size=16, lr=3e-3)
-    net, head = robust.finetune_classifier(_tiny_cnn(), ds.images, ds.labels, settings)
-    pred = robust._classify(net, head, ds.images, torch.device("cpu"))
+    settings = evaluation.EndToEndSettings(steps=40, batch_size=16, lr=3e-3)
+    net, head = evaluation.finetune_classifier(_tiny_cnn(), ds.images, ds.labels, settings)
+    pred = evaluation.classify(net, head, ds.images, torch.device("cpu"))
     assert float((pred == ds.labels).float().mean()) >= 0.9
     assert not any(p.requires_grad for p in net.parameters())
 
@@ -96,8 +105,8 @@ def test_end_to_end_protection_cached(tmp_cache, monkeypatch):
     model = _tiny_cnn()
     u = proto.attackers[0]
     cloaks = {u: proto.user_train_images(u)}
-    settings = robust.EndToEndSettings(steps=30, batch_size=16, lr=3e-3)
-    r = robust.end_to_end_protection(model, proto, cloaks, settings)
+    settings = evaluation.EndToEndSettings(steps=30, batch_size=16, lr=3e-3)
+    r = evaluation.end_to_end_protection(model, proto, cloaks, settings)
     assert set(r["per_user"]) == {u} and 0 <= r["per_user"][u] <= 1
     assert r["clean_accuracy"] >= 0.6
 
@@ -105,22 +114,24 @@ def test_end_to_end_protection_cached(tmp_cache, monkeypatch):
         raise AssertionError("should have been loaded from the cache")
 
     monkeypatch.setattr(robust, "finetune_classifier", boom)
-    assert robust.end_to_end_protection(model, proto, cloaks, settings) == r
+    assert evaluation.end_to_end_protection(model, proto, cloaks, settings) == r
     with pytest.raises(ValueError, match="cloaked pictures"):
-        robust.end_to_end_protection(model, proto, {u: cloaks[u][:2]}, settings.__class__(steps=2))
+        evaluation.end_to_end_protection(
+            model, proto, {u: cloaks[u][:2]}, settings.__class__(steps=2)
+        )
 
 
 def test_nearest_matches_shapes_and_labels(tmp_cache):
     proto = _protocol()
     model = mean_colour_extractor()
     u = proto.attackers[0]
-    m = robust.nearest_matches(model, proto, u, None)
+    m = evaluation.nearest_matches(model, proto, u, None)
     n = len(proto.user_test_idx(u))
     assert m["probes"].shape[0] == m["matches"].shape[0] == n
     assert (m["match_labels"] == u).all()
     other = next(i for i in range(6) if i != u)
     swapped = _swap_cloaks(proto, {a: other for a in proto.attackers})[u]
-    assert (robust.nearest_matches(model, proto, u, swapped)["match_labels"] != u).all()
+    assert (evaluation.nearest_matches(model, proto, u, swapped)["match_labels"] != u).all()
 
 
 def test_config_recipe_keeps_architecture():
@@ -166,8 +177,16 @@ def test_robust_key_follows_the_attacks(tmp_cache, monkeypatch):
     from facecure_lib.attacks import api
     from facecure_lib.scenario import load_scenario
 
-    sc = load_scenario("quick", 0, n_identities=12, pictures_per_identity=6, image_size=32,
-                       n_public=6, n_attackers=2, progress=False)
+    sc = load_scenario(
+        "quick",
+        0,
+        n_identities=12,
+        pictures_per_identity=6,
+        image_size=32,
+        n_public=6,
+        n_attackers=2,
+        progress=False,
+    )
     base, config = mean_colour_extractor(), robust.RobustConfig()
     key = robust.robust_key(sc, config, base)
     assert key == robust.robust_key(sc, config, base)
@@ -176,9 +195,19 @@ def test_robust_key_follows_the_attacks(tmp_cache, monkeypatch):
     monkeypatch.undo()
     lowkey = api.ATTACKS["lowkey"]
     quick = {"default": {**lowkey.quick["default"], "perceptual_weight": 1.0}}
-    monkeypatch.setitem(api.ATTACKS, "lowkey", api.AttackSpec(
-        lowkey.name, lowkey.targeted, lowkey.default_mode, lowkey.modes, quick,
-        lowkey.description, lowkey.run))
+    monkeypatch.setitem(
+        api.ATTACKS,
+        "lowkey",
+        api.AttackSpec(
+            lowkey.name,
+            lowkey.targeted,
+            lowkey.default_mode,
+            lowkey.modes,
+            quick,
+            lowkey.description,
+            lowkey.run,
+        ),
+    )
     assert robust.robust_key(sc, config, base) != key
 
 
@@ -188,10 +217,8 @@ def test_probe_head_fits_frozen_features_and_seeds_fit():
     from facecure_lib.models.train import Recipe, fit, new_head, probe_head
 
     ds = colour_dataset(4, 8)
-    model = Extractor(build_backbone("cnn", (8, 8), 16),
-                      "tiny", 32, cache_key="tiny")
-    recipe = Recipe(widths=(8, 8), embedding_dim=16, input_size=32, steps=2, batch_size=8,
-                    lr=1e-3)
+    model = Extractor(build_backbone("cnn", (8, 8), 16), "tiny", 32, cache_key="tiny")
+    recipe = Recipe(widths=(8, 8), embedding_dim=16, input_size=32, steps=2, batch_size=8, lr=1e-3)
     before = {k: v.clone() for k, v in model.state_dict().items()}
     head = probe_head(model, ds.images, ds.labels, recipe, steps=300, lr=5e-2)
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())

@@ -29,8 +29,16 @@ def _one_thread(one_thread):
     """Tiny models: one thread (see conftest.one_thread)."""
 
 
-def write_person(folder, n=10, colour=PERSON, cloak_colour=None, pattern="{stem}_cloaked.png",
-                 size=40, seed=0, cloaked=True):
+def write_person(
+    folder,
+    n=10,
+    colour=PERSON,
+    cloak_colour=None,
+    pattern="{stem}_cloaked.png",
+    size=40,
+    seed=0,
+    cloaked=True,
+):
     """n flat-colour photos (+ noise) and their 'cloaked' versions (another colour if given)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
@@ -44,7 +52,8 @@ def write_person(folder, n=10, colour=PERSON, cloak_colour=None, pattern="{stem}
             else:
                 out = np.clip(np.array(cloak_colour) + noise, 0, 255)
             Image.fromarray(out.astype(np.uint8)).save(
-                folder / pattern.format(stem=f"img{k:02d}", ext=".png"))
+                folder / pattern.format(stem=f"img{k:02d}", ext=".png")
+            )
     return folder
 
 
@@ -60,16 +69,28 @@ def world(tmp_cache):
 def run(folder, world, models=None, **kw):
     scenario, gallery = world
     kw.setdefault("defenses", "off")
-    return check.check_cloak(folder, scenario=scenario, gallery=gallery,
-                             models=models or {"mean_colour": mean_colour_extractor()},
-                             progress=False, **kw)
+    return check.check_cloak(
+        folder,
+        scenario=scenario,
+        gallery=gallery,
+        models=models or {"mean_colour": mean_colour_extractor()},
+        progress=False,
+        **kw,
+    )
 
 
 def tiny_extractor(seed: int, size: int = 32) -> Extractor:
     torch.manual_seed(seed)
-    net = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-                        nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
-                        nn.Flatten(), nn.Linear(16, 16))
+    net = nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 3, padding=1),
+        nn.ReLU(),
+        nn.AdaptiveAvgPool2d(1),
+        nn.Flatten(),
+        nn.Linear(16, 16),
+    )
     return Extractor(net, f"tiny{seed}", size, cache_key=f"test-check-tiny-{seed}").eval()
 
 
@@ -169,8 +190,11 @@ def test_input_folder_unchanged_and_report_next_to_it(tmp_path, world):
 def test_builtin_attack_cloaks_the_gallery_photos(tmp_path, world, monkeypatch):
     folder = write_person(tmp_path / "me", n=8, cloaked=False)
     tiny = {"tiny1": tiny_extractor(1)}
-    monkeypatch.setattr(check_run, "load_models", lambda names, *a, **k: (
-        {n: tiny_extractor(i + 10) for i, n in enumerate(names)}, []))
+    monkeypatch.setattr(
+        check_run,
+        "load_models",
+        lambda names, *a, **k: ({n: tiny_extractor(i + 10) for i, n in enumerate(names)}, []),
+    )
     before = check.folder_hashes(folder)
     r = run(folder, world, models=tiny, attack="lowkey")
     assert check.folder_hashes(folder) == before
@@ -210,20 +234,32 @@ def _corrupt(path):
 
 BAD_INPUTS = {
     "missing": (lambda d: d.parent / "nope", "does not exist"),
-    "file": (lambda d: (d.parent / "f.jpg", (d.parent / "f.jpg").write_bytes(b"x"))[0],
-             "not a folder"),
+    "file": (
+        lambda d: (d.parent / "f.jpg", (d.parent / "f.jpg").write_bytes(b"x"))[0],
+        "not a folder",
+    ),
     "empty": (lambda d: (d.mkdir(), d)[1], "no pictures"),
     "no_images": (lambda d: (d.mkdir(), (d / "a.txt").write_text("x"), d)[2], "no pictures"),
-    "unreadable": (lambda d: (write_person(d, 6), _corrupt(d / "img02.png"), d)[2],
-                   "img02.png: unreadable"),
-    "orphan": (lambda d: (write_person(d, 6), (d / "img03.png").unlink(), d)[2],
-               "img03_cloaked.png: cloaked photo without its clean partner"),
-    "unpaired": (lambda d: (write_person(d, 6), (d / "img04_cloaked.png").unlink(), d)[2],
-                 "img04.png: clean photo without its cloaked version"),
+    "unreadable": (
+        lambda d: (write_person(d, 6), _corrupt(d / "img02.png"), d)[2],
+        "img02.png: unreadable",
+    ),
+    "orphan": (
+        lambda d: (write_person(d, 6), (d / "img03.png").unlink(), d)[2],
+        "img03_cloaked.png: cloaked photo without its clean partner",
+    ),
+    "unpaired": (
+        lambda d: (write_person(d, 6), (d / "img04_cloaked.png").unlink(), d)[2],
+        "img04.png: clean photo without its cloaked version",
+    ),
     "no_cloaked": (lambda d: write_person(d, 6, cloaked=False), "no cloaked photos"),
     "too_few": (lambda d: write_person(d, 3), "only 3 usable photo"),
-    "size": (lambda d: (write_person(d, 6), Image.new("RGB", (20, 20)).save(
-        d / "img01_cloaked.png"), d)[2], "differs from its clean photo"),
+    "size": (
+        lambda d: (write_person(d, 6), Image.new("RGB", (20, 20)).save(d / "img01_cloaked.png"), d)[
+            2
+        ],
+        "differs from its clean photo",
+    ),
 }
 
 

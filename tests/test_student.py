@@ -26,8 +26,14 @@ def test_stub_replaces_solution_with_hint():
     assert ns["double"](3) == 6
 
 
-@pytest.mark.parametrize("bad", ["# BEGIN SOLUTION\nx = 1\n", "x = 1\n# END SOLUTION\n",
-                                 "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "# BEGIN SOLUTION\nx = 1\n",
+        "x = 1\n# END SOLUTION\n",
+        "# BEGIN SOLUTION\n# BEGIN SOLUTION\n# END SOLUTION\n",
+    ],
+)
 def test_unbalanced_markers_are_errors(bad):
     with pytest.raises(MarkerError):
         stub_source(bad)

@@ -33,12 +33,14 @@ def test_calibrate_threshold_known_answers():
 
 
 def test_answers_correct_per_system():
-    ans = systems.Answers(truth=torch.tensor([0, 1, 2, 3]),
-                          acc_top2=torch.tensor([[0, 5], [5, 1], [5, 6], [5, 6]]),
-                          acc_dist=torch.tensor([0.1, 0.9, 0.9, 0.1]),
-                          acc_match=torch.zeros(4, dtype=torch.long),
-                          rob_top1=torch.tensor([9, 1, 2, 3]),
-                          match_cloaked=torch.tensor([False, False, False, True]))
+    ans = systems.Answers(
+        truth=torch.tensor([0, 1, 2, 3]),
+        acc_top2=torch.tensor([[0, 5], [5, 1], [5, 6], [5, 6]]),
+        acc_dist=torch.tensor([0.1, 0.9, 0.9, 0.1]),
+        acc_match=torch.zeros(4, dtype=torch.long),
+        rob_top1=torch.tensor([9, 1, 2, 3]),
+        match_cloaked=torch.tensor([False, False, False, True]),
+    )
     t = 0.5
     assert ans.correct("accurate_top1", t).tolist() == [True, False, False, False]
     assert ans.correct("accurate_top2", t).tolist() == [True, True, False, False]
@@ -58,8 +60,9 @@ def test_evaluate_systems_on_colours():
     victim = next(i for i in range(8) if i not in proto.attackers)
     cloaks = {u: _pictures_of(proto, victim, len(proto.user_train_idx(u))) for u in proto.attackers}
     clean = {u: proto.user_train_images(u) for u in proto.attackers}
-    res = systems.evaluate_systems(model, model, proto, {"swap": cloaks, "none": clean},
-                                   max_rerouted=0.02)
+    res = systems.evaluate_systems(
+        model, model, proto, {"swap": cloaks, "none": clean}, max_rerouted=0.02
+    )
     out = res.to_dict()
     assert set(out["systems"]) == set(systems.SYSTEMS)
     assert out["rerouted_fraction"] < 0.02
@@ -99,7 +102,7 @@ def test_targeted_collusion_cloaks_move_toward_protected(tmp_cache):
     torch.manual_seed(0)
     net = Extractor(build_backbone("cnn", (8, 16), 16), "tiny", 32, cache_key="tiny-coll").eval()
     proto = _protocol(6, 10, 2)
-    (h, b), = systems.collusion_pairs(proto.attackers)
+    ((h, b),) = systems.collusion_pairs(proto.attackers)
     out = systems.targeted_collusion_cloaks(proto, [(h, b)], net, mode="high", steps=25)
     pics = proto.user_train_images(h)
     assert out[h].shape == pics.shape
@@ -112,8 +115,7 @@ def test_targeted_collusion_cloaks_move_toward_protected(tmp_cache):
 
 def test_checks_accept_solutions_and_reject_mistakes():
     assert checks.check_calibrate_threshold(systems.calibrate_threshold)
-    assert checks.check_threshold_answer(
-        lambda a, d, r, t: systems.threshold_answer(a, d, r, t))
+    assert checks.check_threshold_answer(lambda a, d, r, t: systems.threshold_answer(a, d, r, t))
 
     def quantile(d, m):  # reroutes exactly m of them, not fewer
         return float(torch.quantile(torch.as_tensor(d).float(), 1 - m))

@@ -46,8 +46,9 @@ def test_manual_panel_waits_for_run_and_errors_are_reported():
             raise ValueError("negative")
         return n * 2
 
-    p = widgets.build_panel(fn, {"n": w.IntSlider(value=2, min=-3, max=3)}, manual=True,
-                            render=lambda r: f"result {r}")
+    p = widgets.build_panel(
+        fn, {"n": w.IntSlider(value=2, min=-3, max=3)}, manual=True, render=lambda r: f"result {r}"
+    )
     assert p.result == 4
     p.controls["n"].value = 1
     assert p.runs == 1  # nothing until "Run"

@@ -16,7 +16,19 @@ from .blackbox import BlackBoxError, FolderCloak, blackbox_cloak, cloak_folder
 from .metrics import DSSIMTo, dssim, perturbation_report, ssim_window
 
 __all__ = [
-    "ATTACKS", "AttackSpec", "BlackBoxError", "CloakResult", "DSSIMTo", "FolderCloak",
-    "attack_fingerprint", "attack_params", "attack_spec", "blackbox_cloak", "cloak",
-    "cloak_folder", "dssim", "perturbation_report", "ssim_window",
+    "ATTACKS",
+    "AttackSpec",
+    "BlackBoxError",
+    "CloakResult",
+    "DSSIMTo",
+    "FolderCloak",
+    "attack_fingerprint",
+    "attack_params",
+    "attack_spec",
+    "blackbox_cloak",
+    "cloak",
+    "cloak_folder",
+    "dssim",
+    "perturbation_report",
+    "ssim_window",
 ]

@@ -39,36 +39,67 @@ class AttackSpec:
 
 ATTACKS: dict[str, AttackSpec] = {
     "fawkes_v03": AttackSpec(
-        "fawkes_v03", True, "high",
+        "fawkes_v03",
+        True,
+        "high",
         {
             "min": {"th": 0.002, "steps": 20, "lr": 40.0, "const": 1e9},
             "low": {"th": 0.003, "steps": 50, "lr": 35.0, "const": 1e9},
             "mid": {"th": 0.005, "steps": 200, "lr": 20.0, "const": 1e9},
             "high": {"th": 0.008, "steps": 500, "lr": 10.0, "const": 1e9},
         },
-        {"min": {"steps": 20}, "low": {"steps": 40}, "mid": {"steps": 80},
-         "high": {"steps": 150}},
+        {"min": {"steps": 20}, "low": {"steps": 40}, "mid": {"steps": 80}, "high": {"steps": 150}},
         "Fawkes v0.3: targeted, one surrogate, DSSIM budget, tanh space, Adadelta.",
         fawkes_v03,
     ),
     "fawkes_v10": AttackSpec(
-        "fawkes_v10", False, "high",
+        "fawkes_v10",
+        False,
+        "high",
         {
-            "low": {"th": 0.004, "steps": 40, "lr": 25.0, "n_extractors": 1, "const": 1e6,
-                    "max_change": 15 / 255},
-            "mid": {"th": 0.012, "steps": 75, "lr": 20.0, "n_extractors": 2, "const": 1e6,
-                    "max_change": 15 / 255},
-            "high": {"th": 0.017, "steps": 150, "lr": 15.0, "n_extractors": 2, "const": 1e6,
-                     "max_change": 15 / 255},
+            "low": {
+                "th": 0.004,
+                "steps": 40,
+                "lr": 25.0,
+                "n_extractors": 1,
+                "const": 1e6,
+                "max_change": 15 / 255,
+            },
+            "mid": {
+                "th": 0.012,
+                "steps": 75,
+                "lr": 20.0,
+                "n_extractors": 2,
+                "const": 1e6,
+                "max_change": 15 / 255,
+            },
+            "high": {
+                "th": 0.017,
+                "steps": 150,
+                "lr": 15.0,
+                "n_extractors": 2,
+                "const": 1e6,
+                "max_change": 15 / 255,
+            },
         },
         {"low": {"steps": 30}, "mid": {"steps": 50}, "high": {"steps": 100}},
         "Fawkes v1.0: untargeted, 1-2 surrogates, adaptive DSSIM balance, +-15/255 clip.",
         fawkes_v10,
     ),
     "lowkey": AttackSpec(
-        "lowkey", False, "default",
-        {"default": {"steps": 50, "step_size": 0.0025, "init_noise": 0.005, "blur_kernel": 7,
-                     "blur_sigma": 3.0, "perceptual_weight": 0.05}},
+        "lowkey",
+        False,
+        "default",
+        {
+            "default": {
+                "steps": 50,
+                "step_size": 0.0025,
+                "init_noise": 0.005,
+                "blur_kernel": 7,
+                "blur_sigma": 3.0,
+                "perceptual_weight": 0.05,
+            }
+        },
         # Quick: same total signed-gradient path (20 x 0.00625 = 50 x 0.0025 = 0.125). The paper
         # weighs LPIPS-alex by 0.05; LPIPS needs downloaded AlexNet weights, so the quick profile
         # penalises DSSIM instead, whose scale differs: at 0.05 it barely constrains (mean DSSIM
@@ -100,16 +131,19 @@ def attack_params(
     spec = attack_spec(attack)
     mode = spec.default_mode if mode is None else mode
     if mode not in spec.modes:
-        raise ValueError(f"Unknown mode {mode!r} for {attack}; valid modes: "
-                         f"{', '.join(spec.modes)}.")
+        raise ValueError(
+            f"Unknown mode {mode!r} for {attack}; valid modes: {', '.join(spec.modes)}."
+        )
     paper = dict(spec.modes[mode])
     params = dict(paper)
     if check_profile(profile) == "quick":
         params.update(spec.quick[mode])
     unknown = set(overrides) - set(params)
     if unknown:
-        raise ValueError(f"Unknown parameter(s) {sorted(unknown)} for {attack}; valid: "
-                         f"{', '.join(sorted(params))}.")
+        raise ValueError(
+            f"Unknown parameter(s) {sorted(unknown)} for {attack}; valid: "
+            f"{', '.join(sorted(params))}."
+        )
     params.update(overrides)
     scaled = {k: {"paper": paper[k], "used": v} for k, v in params.items() if paper[k] != v}
     return mode, params, scaled
@@ -184,7 +218,7 @@ def cloak(
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be [N, 3, H, W], got {tuple(images.shape)}")
     models = _surrogate_list(surrogates)
-    models = models[:1 if attack == "fawkes_v03" else params.get("n_extractors", len(models))]
+    models = models[: 1 if attack == "fawkes_v03" else params.get("n_extractors", len(models))]
     device = model_device(models)
     if attack == "lowkey":
         params["perceptual"] = resolve_perceptual(perceptual, check_profile(profile), device)
@@ -193,12 +227,19 @@ def cloak(
     images = images.detach().float().cpu()
     quantized = is_8bit(images) if quantize_output is None else bool(quantize_output)
     config = {
-        "attack": attack, "mode": mode, "profile": check_profile(profile), "params": params,
-        "scaled_from_paper": scaled, "surrogates": [m.cache_key for m in models],
-        "images": tensor_hash(images), "n_images": int(images.shape[0]),
-        "image_size": list(images.shape[-2:]), "seed": int(seed),
+        "attack": attack,
+        "mode": mode,
+        "profile": check_profile(profile),
+        "params": params,
+        "scaled_from_paper": scaled,
+        "surrogates": [m.cache_key for m in models],
+        "images": tensor_hash(images),
+        "n_images": int(images.shape[0]),
+        "image_size": list(images.shape[-2:]),
+        "seed": int(seed),
         "target_pool": _pool_hash(target_pool if spec.targeted else None),
-        "quantized": quantized, "version": ATTACK_VERSION,
+        "quantized": quantized,
+        "version": ATTACK_VERSION,
         "chunk": None if spec.targeted else CHUNK_PICTURES,
     }
     built = []
@@ -215,8 +256,11 @@ def cloak(
     tensors = cached_tensors("cloak", config, build, enabled=cache)
     seconds = time.perf_counter() - start
     out = tensors["images"].float()
-    config = {**config, **_info_from_tensor(tensors["info"]),
-              "surrogate_names": [m.name for m in models]}
+    config = {
+        **config,
+        **_info_from_tensor(tensors["info"]),
+        "surrogate_names": [m.name for m in models],
+    }
     return CloakResult(out, perturbation_report(images, out), config, not built, seconds)
 
 
@@ -231,30 +275,50 @@ def _merge_infos(infos: list[dict], sizes: list[int]) -> dict:
     return out
 
 
-def _run(spec: AttackSpec, images: torch.Tensor, models: list[Extractor], device: torch.device,
-         params: dict, seed: int, target_pool: Mapping[Any, torch.Tensor] | None,
-         progress: bool) -> tuple[torch.Tensor, dict]:
+def _run(
+    spec: AttackSpec,
+    images: torch.Tensor,
+    models: list[Extractor],
+    device: torch.device,
+    params: dict,
+    seed: int,
+    target_pool: Mapping[Any, torch.Tensor] | None,
+    progress: bool,
+) -> tuple[torch.Tensor, dict]:
     generator = torch.Generator().manual_seed(int(seed))
     with frozen(models):
         if spec.name == "fawkes_v03":  # one target for the whole batch: never chunked
-            out, info = spec.run(images.to(device), models[0], target_pool,
-                                 generator=generator, progress=progress, **params)
+            out, info = spec.run(
+                images.to(device),
+                models[0],
+                target_pool,
+                generator=generator,
+                progress=progress,
+                **params,
+            )
             return out.detach().cpu(), info
         # Untargeted attacks treat pictures independently: chunks bound the memory of the
         # backward pass (LowKey pushes 4 views of each picture through every surrogate).
         outs, infos = [], []
         chunks = torch.split(images, CHUNK_PICTURES)
-        for chunk in tqdm(chunks, desc=spec.name, disable=not progress or len(chunks) == 1,
-                          leave=False):
-            out, info = spec.run(chunk.to(device), models, generator=generator,
-                                 progress=progress and len(chunks) == 1, **params)
+        for chunk in tqdm(
+            chunks, desc=spec.name, disable=not progress or len(chunks) == 1, leave=False
+        ):
+            out, info = spec.run(
+                chunk.to(device),
+                models,
+                generator=generator,
+                progress=progress and len(chunks) == 1,
+                **params,
+            )
             outs.append(out.detach().cpu())
             infos.append(info)
     return torch.cat(outs), _merge_infos(infos, [len(c) for c in chunks])
 
 
-def _finish(clean: torch.Tensor, out: torch.Tensor, params: dict,
-            quantized: bool) -> tuple[torch.Tensor, int]:
+def _finish(
+    clean: torch.Tensor, out: torch.Tensor, params: dict, quantized: bool
+) -> tuple[torch.Tensor, int]:
     """Round to 8 bits if asked, then make sure the attack's hard budget still holds."""
     out = out.clamp(0, 1)
     if quantized:

@@ -66,8 +66,9 @@ def _output_name(pattern: str, path: Path) -> str:
 
 def list_inputs(folder: Path, output_pattern: str = FAWKES_OUTPUT) -> list[Path]:
     """Picture files of a folder, sorted, leaving out earlier outputs of the tool."""
-    files = sorted(p for p in Path(folder).iterdir()
-                   if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS)
+    files = sorted(
+        p for p in Path(folder).iterdir() if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
+    )
     outputs = {_output_name(output_pattern, p) for p in files}
     return [p for p in files if p.name not in outputs]
 
@@ -117,12 +118,18 @@ def cloak_folder(
     changed = [p.name for p in inputs if not p.exists() or file_sha256(p) != before[p]]
     if changed:
         raise BlackBoxError(f"the command modified the user's pictures: {', '.join(changed)}")
-    config = {"attack": "blackbox", "command": args[:1] + [a.replace(str(work), "{dir}")
-                                                          for a in args[1:]],
-              "mode": mode, "output_pattern": output_pattern, "folder": str(folder),
-              "n_images": len(inputs), "seconds": time.perf_counter() - start}
-    return FolderCloak(inputs, names, clean, cloaked, perturbation_report(clean, cloaked),
-                       config, out_dir)
+    config = {
+        "attack": "blackbox",
+        "command": args[:1] + [a.replace(str(work), "{dir}") for a in args[1:]],
+        "mode": mode,
+        "output_pattern": output_pattern,
+        "folder": str(folder),
+        "n_images": len(inputs),
+        "seconds": time.perf_counter() - start,
+    }
+    return FolderCloak(
+        inputs, names, clean, cloaked, perturbation_report(clean, cloaked), config, out_dir
+    )
 
 
 def _run(args: list[str], timeout: float | None) -> None:
@@ -141,15 +148,21 @@ def _check_outputs(work: Path, inputs: list[Path], names: list[str]) -> None:
     missing = [f"{p.name} -> {n}" for p, n in zip(inputs, names) if not (work / n).is_file()]
     if missing:
         produced = sorted(q.name for q in work.iterdir() if q.name not in {p.name for p in inputs})
-        raise BlackBoxError(f"{len(missing)} of {len(inputs)} outputs missing: "
-                            f"{'; '.join(missing)}. New files in the work folder: "
-                            f"{', '.join(produced) or 'none'}")
+        raise BlackBoxError(
+            f"{len(missing)} of {len(inputs)} outputs missing: "
+            f"{'; '.join(missing)}. New files in the work folder: "
+            f"{', '.join(produced) or 'none'}"
+        )
 
 
-def _check_sizes(inputs: list[Path], names: list[str], clean: list[torch.Tensor],
-                 cloaked: list[torch.Tensor]) -> None:
-    bad = [f"{p.name} {tuple(a.shape[1:])} vs {n} {tuple(b.shape[1:])}"
-           for p, n, a, b in zip(inputs, names, clean, cloaked) if a.shape != b.shape]
+def _check_sizes(
+    inputs: list[Path], names: list[str], clean: list[torch.Tensor], cloaked: list[torch.Tensor]
+) -> None:
+    bad = [
+        f"{p.name} {tuple(a.shape[1:])} vs {n} {tuple(b.shape[1:])}"
+        for p, n, a, b in zip(inputs, names, clean, cloaked)
+        if a.shape != b.shape
+    ]
     if bad:
         raise BlackBoxError(f"mismatched pairs (size differs): {'; '.join(bad)}")
 
@@ -169,10 +182,15 @@ def blackbox_cloak(
     """
     if images.dim() != 4 or images.shape[1] != 3:
         raise ValueError(f"images must be [N, 3, H, W], got {tuple(images.shape)}")
-    clean = ((images.detach().float().cpu().clamp(0, 1) * 255).round() / 255)
+    clean = (images.detach().float().cpu().clamp(0, 1) * 255).round() / 255
     parts = shlex.split(command) if isinstance(command, str) else list(command)
-    config = {"attack": "blackbox", "command": parts, "mode": mode,
-              "output_pattern": output_pattern, "images": tensor_hash(clean)}
+    config = {
+        "attack": "blackbox",
+        "command": parts,
+        "mode": mode,
+        "output_pattern": output_pattern,
+        "images": tensor_hash(clean),
+    }
     built: list[bool] = []
 
     def build() -> dict[str, torch.Tensor]:
@@ -185,5 +203,6 @@ def blackbox_cloak(
 
     start = time.perf_counter()
     out = cached_tensors("cloak", config, build, enabled=cache)["images"].float()
-    return CloakResult(out, perturbation_report(clean, out), config, not built,
-                       time.perf_counter() - start)
+    return CloakResult(
+        out, perturbation_report(clean, out), config, not built, time.perf_counter() - start
+    )

@@ -28,7 +28,7 @@ def _adadelta(w: torch.Tensor, lr: float) -> torch.optim.Optimizer:
 
 @torch.no_grad()
 def _embed(f: Extractor, x: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    return torch.cat([f(x[i:i + batch]) for i in range(0, x.shape[0], batch)])
+    return torch.cat([f(x[i : i + batch]) for i in range(0, x.shape[0], batch)])
 
 
 @torch.no_grad()
@@ -41,8 +41,10 @@ def pool_centroids(
     [M, D] / [D] in the surrogate's space.
     """
     if not target_pool:
-        raise ValueError("fawkes_v03 is targeted: pass a non-empty target_pool "
-                         "{label: pictures or embeddings} of other identities")
+        raise ValueError(
+            "fawkes_v03 is targeted: pass a non-empty target_pool "
+            "{label: pictures or embeddings} of other identities"
+        )
     labels, cents = list(target_pool), []
     for label in labels:
         v = torch.as_tensor(target_pool[label]).to(device)
@@ -51,8 +53,10 @@ def pool_centroids(
         elif v.dim() == 1:
             v = v[None]
         if v.dim() != 2 or v.shape[0] == 0:
-            raise ValueError(f"target_pool[{label!r}]: expected pictures [M, 3, H, W] or "
-                             f"embeddings [M, D], got shape {tuple(v.shape)}")
+            raise ValueError(
+                f"target_pool[{label!r}]: expected pictures [M, 3, H, W] or "
+                f"embeddings [M, D], got shape {tuple(v.shape)}"
+            )
         cents.append(v.float().mean(0))
     return labels, torch.stack(cents)
 

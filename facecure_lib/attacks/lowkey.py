@@ -46,8 +46,10 @@ def resolve_perceptual(choice: str, profile: str, device: torch.device) -> str:
     if _lpips_model(str(device)) is not None:
         return "lpips_alex"
     if choice == "lpips_alex":
-        raise RuntimeError("LPIPS(alex) unavailable: install `lpips` and make torchvision's "
-                           "AlexNet weights downloadable, or use perceptual='dssim'")
+        raise RuntimeError(
+            "LPIPS(alex) unavailable: install `lpips` and make torchvision's "
+            "AlexNet weights downloadable, or use perceptual='dssim'"
+        )
     return "dssim"
 
 
@@ -64,7 +66,7 @@ def _member_embeddings(f: Extractor, x: torch.Tensor, kernel: int, sigma: float)
     n = x.shape[0]
     z = torch.cat([x, gaussian_blur(x, [kernel, kernel], [sigma, sigma])])
     e = f(torch.cat([z, z.flip(-1)]))
-    e = F.normalize(e[: 2 * n] + e[2 * n:], dim=1)
+    e = F.normalize(e[: 2 * n] + e[2 * n :], dim=1)
     return e.view(2, n, -1)
 
 
@@ -92,8 +94,15 @@ def lowkey(
     n_members = 2 * len(surrogates)
 
     def objective(xa: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feat = sum(((_member_embeddings(f, xa, blur_kernel, blur_sigma) - e).pow(2).sum(2) / nrm)
-                   .sum(0) for f, e, nrm in zip(surrogates, clean, norms)) / n_members
+        feat = (
+            sum(
+                ((_member_embeddings(f, xa, blur_kernel, blur_sigma) - e).pow(2).sum(2) / nrm).sum(
+                    0
+                )
+                for f, e, nrm in zip(surrogates, clean, norms)
+            )
+            / n_members
+        )
         return feat, percept(xa)
 
     noise = torch.rand(x.shape, generator=generator).to(x.device) * 2 - 1
@@ -105,6 +114,9 @@ def lowkey(
         xa = (xa.detach() + step_size * grad.sign()).clamp(0, 1)
     with torch.no_grad():
         feat, perc = objective(xa)
-    info = {"feature_dist_end": feat.mean().item(), "perceptual_end": perc.mean().item(),
-            "ensemble_members": n_members}
+    info = {
+        "feature_dist_end": feat.mean().item(),
+        "perceptual_end": perc.mean().item(),
+        "ensemble_members": n_members,
+    }
     return xa, info

@@ -38,8 +38,10 @@ def dssim(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
     Differentiable in both arguments; returns a tensor of shape [N].
     """
     if x.shape != y.shape or x.dim() != 4:
-        raise ValueError(f"dssim needs two [N, C, H, W] batches of one shape, got "
-                         f"{tuple(x.shape)} and {tuple(y.shape)}")
+        raise ValueError(
+            f"dssim needs two [N, C, H, W] batches of one shape, got "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
     win = ssim_window(x.shape[-2], x.shape[-1])
     s = ssim(x, y, data_range=1.0, size_average=False, win_size=win, win_sigma=SSIM_SIGMA)
     return (1.0 - s) / 2.0
@@ -50,7 +52,7 @@ def _filter_matrix(size: int, win: int, device: torch.device, dtype: torch.dtype
     g = _fspecial_gauss_1d(win, SSIM_SIGMA).flatten().to(device=device, dtype=dtype)
     m = torch.zeros(size - win + 1, size, device=device, dtype=dtype)
     for i in range(size - win + 1):
-        m[i, i:i + win] = g
+        m[i, i : i + win] = g
     return m
 
 
@@ -86,7 +88,7 @@ class DSSIMTo:
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         mu1, xx, xy = self._filter(torch.stack([x, x * x, x * self.y]))
         mu1_sq, mu1_mu2 = mu1 * mu1, mu1 * self.mu2
-        c1, c2 = self.K1 ** 2, self.K2 ** 2
+        c1, c2 = self.K1**2, self.K2**2
         cs = (2 * (xy - mu1_mu2) + c2) / ((xx - mu1_sq) + self.sigma2_sq + c2)
         s = ((2 * mu1_mu2 + c1) / (mu1_sq + self.mu2_sq + c1)) * cs
         return (1.0 - s.flatten(2).mean(-1).mean(1)) / 2.0
@@ -129,8 +131,9 @@ def perturbation_report(
 def _stats(x: torch.Tensor, y: torch.Tensor) -> list[dict]:
     d = (y - x).flatten(1)
     mse = d.pow(2).mean(1)
-    psnr = torch.where(mse > 0, 10 * torch.log10(1.0 / mse.clamp_min(1e-20)),
-                       torch.full_like(mse, float("inf")))
+    psnr = torch.where(
+        mse > 0, 10 * torch.log10(1.0 / mse.clamp_min(1e-20)), torch.full_like(mse, float("inf"))
+    )
     cols = {
         "dssim": dssim(x, y),
         "linf": d.abs().amax(1),

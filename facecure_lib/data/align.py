@@ -21,7 +21,8 @@ class NoFaceError(ValueError):
         super().__init__(
             f"No face found in {len(missing)} picture(s):\n{lines}\n"
             "Remove them, crop them by hand, load without alignment (align=False), or pass "
-            "skip_missing=True to drop them.")
+            "skip_missing=True to drop them."
+        )
 
 
 def require_facenet():
@@ -32,19 +33,27 @@ def require_facenet():
         raise ImportError(
             "Face alignment and the FaceNet/WebFace extractors need facenet-pytorch. Its "
             "pins conflict with current torch, so install it without dependencies:\n"
-            f"    {INSTALL_HINT}") from err
+            f"    {INSTALL_HINT}"
+        ) from err
     return facenet_pytorch
 
 
 @lru_cache(maxsize=4)
 def _mtcnn(image_size: int, margin: int, device: str):
     mtcnn_cls = require_facenet().MTCNN
-    return mtcnn_cls(image_size=image_size, margin=margin, post_process=False,
-                     select_largest=True, keep_all=False, device=torch.device(device))
+    return mtcnn_cls(
+        image_size=image_size,
+        margin=margin,
+        post_process=False,
+        select_largest=True,
+        keep_all=False,
+        device=torch.device(device),
+    )
 
 
-def face_box(img: Image.Image, detect_max_side: int = 640,
-             device: str | torch.device = "cpu") -> np.ndarray | None:
+def face_box(
+    img: Image.Image, detect_max_side: int = 640, device: str | torch.device = "cpu"
+) -> np.ndarray | None:
     """The box [x0, y0, x1, y1] of the largest face MTCNN finds in a picture, or None.
 
     Detection runs on a copy whose longest side is at most `detect_max_side` (MTCNN's cost
@@ -53,9 +62,14 @@ def face_box(img: Image.Image, detect_max_side: int = 640,
     """
     mtcnn = _mtcnn(160, 0, str(device))
     scale = max(1.0, max(img.size) / float(detect_max_side))
-    small = img if scale == 1.0 else img.resize(
-        (max(1, round(img.width / scale)), max(1, round(img.height / scale))),
-        Image.Resampling.BILINEAR)
+    small = (
+        img
+        if scale == 1.0
+        else img.resize(
+            (max(1, round(img.width / scale)), max(1, round(img.height / scale))),
+            Image.Resampling.BILINEAR,
+        )
+    )
     with torch.no_grad():
         boxes, _ = mtcnn.detect(small)
     if boxes is None or not len(boxes):

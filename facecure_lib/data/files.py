@@ -13,13 +13,29 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif",
-                            ".tiff", ".ppm", ".pgm", ".jfif"})
-IGNORED_NAMES = frozenset({"thumbs.db", "desktop.ini", "readme", "readme.md", "readme.txt",
-                           "license", "license.txt", "licence.txt"})
+IMAGE_SUFFIXES = frozenset(
+    {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm", ".pgm", ".jfif"}
+)
+IGNORED_NAMES = frozenset(
+    {
+        "thumbs.db",
+        "desktop.ini",
+        "readme",
+        "readme.md",
+        "readme.txt",
+        "license",
+        "license.txt",
+        "licence.txt",
+    }
+)
 # What PIL raises on a damaged or unsupported file.
-DECODE_ERRORS = (UnidentifiedImageError, OSError, SyntaxError, ValueError,
-                 Image.DecompressionBombError)
+DECODE_ERRORS = (
+    UnidentifiedImageError,
+    OSError,
+    SyntaxError,
+    ValueError,
+    Image.DecompressionBombError,
+)
 
 
 def is_ignored(path: Path) -> bool:
@@ -48,12 +64,14 @@ def decode_problem(path: Path) -> tuple[Image.Image | None, str | None]:
     try:
         return open_rgb(path), None
     except DECODE_ERRORS as err:
-        return None, (f"unreadable or corrupt picture ({type(err).__name__}: {err}); "
-                      "replace or remove it")
+        return None, (
+            f"unreadable or corrupt picture ({type(err).__name__}: {err}); replace or remove it"
+        )
 
 
-def center_square(img: Image.Image, size: int,
-                  resample: Image.Resampling = Image.Resampling.LANCZOS) -> Image.Image:
+def center_square(
+    img: Image.Image, size: int, resample: Image.Resampling = Image.Resampling.LANCZOS
+) -> Image.Image:
     """Center-crop to a square, then resize (antialiased by default)."""
     w, h = img.size
     s = min(w, h)

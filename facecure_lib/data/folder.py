@@ -36,7 +36,8 @@ class DatasetLayoutError(ValueError):
         super().__init__(
             f"{len(problems)} problem(s) in the face folder {root}:\n{lines}\n"
             "Expected layout: one sub-folder per person, each holding that person's "
-            "pictures (root/<person>/<picture>.jpg). Input files were not modified.")
+            "pictures (root/<person>/<picture>.jpg). Input files were not modified."
+        )
 
 
 def _load_one(path: Path, image_size: int, align: bool) -> tuple[torch.Tensor | None, str | None]:
@@ -54,24 +55,34 @@ def _load_one(path: Path, image_size: int, align: bool) -> tuple[torch.Tensor | 
     return face, None
 
 
-def scan_identity_folder(root: str | os.PathLike, *, max_per_identity: int | None = None
-                         ) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
+def scan_identity_folder(
+    root: str | os.PathLike, *, max_per_identity: int | None = None
+) -> tuple[dict[str, list[Path]], list[tuple[str, str]]]:
     """Walk the layout without decoding: (identity -> picture paths, layout problems)."""
     root = Path(root)
     problems: list[tuple[str, str]] = []
     if not root.exists():
         return {}, [(str(root), "does not exist; check the path")]
     if not root.is_dir():
-        return {}, [(str(root), "is a file, not a folder; give the folder that holds one "
-                                "sub-folder per person")]
+        return {}, [
+            (
+                str(root),
+                "is a file, not a folder; give the folder that holds one sub-folder per person",
+            )
+        ]
     people: dict[str, list[Path]] = {}
     for entry in sorted(root.iterdir()):
         if is_ignored(entry):
             continue
         if entry.is_file():
             if is_image_name(entry):
-                problems.append((str(entry), "loose picture at the top level; move it into "
-                                             "the sub-folder of the person it shows"))
+                problems.append(
+                    (
+                        str(entry),
+                        "loose picture at the top level; move it into "
+                        "the sub-folder of the person it shows",
+                    )
+                )
             continue
         if not entry.is_dir():
             continue
@@ -80,21 +91,36 @@ def scan_identity_folder(root: str | os.PathLike, *, max_per_identity: int | Non
             if is_ignored(item):
                 continue
             if item.is_dir():
-                extra.append((str(item), "nested folder inside an identity folder; move its "
-                                         "pictures up one level or out of the dataset"))
+                extra.append(
+                    (
+                        str(item),
+                        "nested folder inside an identity folder; move its "
+                        "pictures up one level or out of the dataset",
+                    )
+                )
             elif is_image_name(item):
                 files.append(item)
             else:
-                extra.append((str(item), f"not an image (suffix {item.suffix or 'none'!r}); "
-                                         "remove it or convert it to JPEG/PNG"))
+                extra.append(
+                    (
+                        str(item),
+                        f"not an image (suffix {item.suffix or 'none'!r}); "
+                        "remove it or convert it to JPEG/PNG",
+                    )
+                )
         problems.extend(extra)
         if not files and not extra:
             problems.append((str(entry), "empty identity folder; add pictures or remove it"))
             continue
         people[entry.name] = files[:max_per_identity] if max_per_identity else files
     if not people and not problems:
-        problems.append((str(root), "no identity sub-folders; make one folder per person "
-                                    "and put that person's pictures in it"))
+        problems.append(
+            (
+                str(root),
+                "no identity sub-folders; make one folder per person "
+                "and put that person's pictures in it",
+            )
+        )
     return people, problems
 
 
@@ -141,9 +167,14 @@ def load_identity_folder(
     for person in people:
         n = len(good.get(person, []))
         if n < min_pictures:
-            problems.append((str(root / person), f"{n} usable picture(s), fewer than "
-                                                 f"min_pictures={min_pictures}; add pictures, "
-                                                 "remove the folder, or lower min_pictures"))
+            problems.append(
+                (
+                    str(root / person),
+                    f"{n} usable picture(s), fewer than "
+                    f"min_pictures={min_pictures}; add pictures, "
+                    "remove the folder, or lower min_pictures",
+                )
+            )
     if problems:
         raise DatasetLayoutError(root, problems)
 
@@ -155,10 +186,19 @@ def load_identity_folder(
             labels.append(label)
             paths.append(str(path))
     return FaceDataset(
-        name=name or root.name, images=torch.stack(images), labels=torch.as_tensor(labels),
-        identities=identities, paths=paths,
-        meta={"source": str(root), "aligned": align, "image_size": image_size,
-              "min_pictures": min_pictures, "max_per_identity": max_per_identity})
+        name=name or root.name,
+        images=torch.stack(images),
+        labels=torch.as_tensor(labels),
+        identities=identities,
+        paths=paths,
+        meta={
+            "source": str(root),
+            "aligned": align,
+            "image_size": image_size,
+            "min_pictures": min_pictures,
+            "max_per_identity": max_per_identity,
+        },
+    )
 
 
 def _safe_name(name: str) -> str:
@@ -166,8 +206,9 @@ def _safe_name(name: str) -> str:
     return cleaned or "identity"
 
 
-def save_identity_folder(ds: FaceDataset, root: str | os.PathLike,
-                         identities: Iterable[int] | None = None) -> Path:
+def save_identity_folder(
+    ds: FaceDataset, root: str | os.PathLike, identities: Iterable[int] | None = None
+) -> Path:
     """Write a dataset as root/<identity>/<identity>_<k>.png (for demos and tests)."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)

@@ -61,21 +61,30 @@ def load_lfw(
     if not _lfw_present(home, funneled):
         if not download_if_missing:
             raise LFWUnavailableError(
-                f"LFW is not in {where} and download_if_missing=False. "
-                f"{_alternatives(where)}")
+                f"LFW is not in {where} and download_if_missing=False. {_alternatives(where)}"
+            )
         if not is_reachable(LFW_SOURCE, timeout=connect_timeout):
             raise LFWUnavailableError(
                 f"Cannot download LFW (lfw-funneled.tgz, ~230 MB) from {LFW_SOURCE}: the "
-                f"server is unreachable (offline?). {_alternatives(where)}")
+                f"server is unreachable (offline?). {_alternatives(where)}"
+            )
     crop = LFW_SLICE[0].stop - LFW_SLICE[0].start
     try:
-        bunch = fetch_lfw_people(data_home=str(home), funneled=funneled, resize=None,
-                                 min_faces_per_person=min_faces_per_person, color=True,
-                                 slice_=LFW_SLICE, download_if_missing=download_if_missing,
-                                 n_retries=1, delay=0.1)
+        bunch = fetch_lfw_people(
+            data_home=str(home),
+            funneled=funneled,
+            resize=None,
+            min_faces_per_person=min_faces_per_person,
+            color=True,
+            slice_=LFW_SLICE,
+            download_if_missing=download_if_missing,
+            n_retries=1,
+            delay=0.1,
+        )
     except OSError as err:
-        raise LFWUnavailableError(f"LFW could not be loaded from {where}: {err}. "
-                                  f"{_alternatives(where)}") from err
+        raise LFWUnavailableError(
+            f"LFW could not be loaded from {where}: {err}. {_alternatives(where)}"
+        ) from err
     except ValueError as err:  # min_faces_per_person too restrictive
         raise ValueError(f"LFW in {where}: {err}") from err
 
@@ -89,11 +98,19 @@ def load_lfw(
             img = img.resize((image_size, image_size), Image.Resampling.LANCZOS)
         images.append(torch.from_numpy(np.array(img)).permute(2, 0, 1))
     return FaceDataset(
-        name="lfw", images=torch.stack(images), labels=torch.as_tensor(labels[keep]),
-        identities=[str(n) for n in bunch.target_names], paths=None,
-        meta={"source": str(where), "funneled": funneled, "crop": crop,
-              "min_faces_per_person": min_faces_per_person,
-              "max_per_identity": max_per_identity})
+        name="lfw",
+        images=torch.stack(images),
+        labels=torch.as_tensor(labels[keep]),
+        identities=[str(n) for n in bunch.target_names],
+        paths=None,
+        meta={
+            "source": str(where),
+            "funneled": funneled,
+            "crop": crop,
+            "min_faces_per_person": min_faces_per_person,
+            "max_per_identity": max_per_identity,
+        },
+    )
 
 
 def _first_per_identity(labels: np.ndarray, limit: int | None) -> np.ndarray:
@@ -111,7 +128,9 @@ def _first_per_identity(labels: np.ndarray, limit: int | None) -> np.ndarray:
 
 
 def _alternatives(where: Path) -> str:
-    return (f"Use {QUICK_ALTERNATIVE}; or put LFW there yourself "
-            f"({where}/lfw_funneled/<Person_Name>/<Person_Name>_0001.jpg plus pairs*.txt); "
-            "or load any folder with one sub-folder per person through "
-            "facecure_lib.data.folder.load_identity_folder(root).")
+    return (
+        f"Use {QUICK_ALTERNATIVE}; or put LFW there yourself "
+        f"({where}/lfw_funneled/<Person_Name>/<Person_Name>_0001.jpg plus pairs*.txt); "
+        "or load any folder with one sub-folder per person through "
+        "facecure_lib.data.folder.load_identity_folder(root)."
+    )

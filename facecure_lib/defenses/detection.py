@@ -40,23 +40,11 @@ DETECTION_ATTACKS: dict[str, tuple[str, str]] = {
 }
 
 
-
-
-
-
-
-
-
-
-
-
 # --------------------------------------------------------------------------- detector
 
 
-
-
-
 # --------------------------------------------------------------------------- data
+
 
 @dataclass
 class DetectionSet:
@@ -97,8 +85,13 @@ def resolve_attack(attack: str, mode: str | None = None) -> tuple[str, str, str]
     return attack, mode, key
 
 
-def detection_users(public: Sequence[int], private: Sequence[int], n_train: int = 25,
-                    n_test: int = 20, seed: int = 0) -> tuple[list[int], list[int]]:
+def detection_users(
+    public: Sequence[int],
+    private: Sequence[int],
+    n_train: int = 25,
+    n_test: int = 20,
+    seed: int = 0,
+) -> tuple[list[int], list[int]]:
     """User-disjoint split: training users among the trainer's public identities, held-out
     users among the private ones (the people who might cloak). Seeded; sizes are capped."""
     rng = np.random.default_rng(seed)
@@ -112,8 +105,9 @@ def detection_users(public: Sequence[int], private: Sequence[int], n_train: int 
     return sorted(train.tolist()), sorted(test.tolist())
 
 
-def user_pictures(ds, users: Sequence[int], per_user: int | None, seed: int = 0
-                  ) -> tuple[torch.Tensor, torch.Tensor]:
+def user_pictures(
+    ds, users: Sequence[int], per_user: int | None, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(indices, user of each) of up to `per_user` seeded pictures of each user."""
     rng = np.random.default_rng(seed)
     idx, who = [], []
@@ -141,21 +135,36 @@ def detection_set(
     module; untargeted attacks treat pictures independently)."""
     attack, mode, _ = resolve_attack(attack, mode)
     if attack_spec(attack).targeted:
-        raise ValueError(f"{attack} is targeted; detection here uses the untargeted attacks "
-                         f"({', '.join(sorted({a for a, _ in DETECTION_ATTACKS.values()}))})")
+        raise ValueError(
+            f"{attack} is targeted; detection here uses the untargeted attacks "
+            f"({', '.join(sorted({a for a, _ in DETECTION_ATTACKS.values()}))})"
+        )
     idx, who = user_pictures(ds, users, pictures_per_user, seed)
     clean = ds.float_images(idx)
-    res = cloak(attack, clean, surrogates, mode=mode, seed=seed, profile=profile,
-                progress=progress, **overrides)
-    cfg = {k: res.config[k] for k in ("attack", "mode", "surrogates", "images", "seed", "params")
-           if k in res.config}
+    res = cloak(
+        attack,
+        clean,
+        surrogates,
+        mode=mode,
+        seed=seed,
+        profile=profile,
+        progress=progress,
+        **overrides,
+    )
+    cfg = {
+        k: res.config[k]
+        for k in ("attack", "mode", "surrogates", "images", "seed", "params")
+        if k in res.config
+    }
     return DetectionSet(clean, res.images, who, attack, mode, cfg)
 
 
 # --------------------------------------------------------------------------- metrics
 
-def detection_metrics(labels: torch.Tensor | np.ndarray, scores: torch.Tensor | np.ndarray,
-                      threshold: float = 0.5) -> dict[str, float]:
+
+def detection_metrics(
+    labels: torch.Tensor | np.ndarray, scores: torch.Tensor | np.ndarray, threshold: float = 0.5
+) -> dict[str, float]:
     """accuracy, precision, recall (cloaked = positive) at `threshold`, and ROC AUC."""
     from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
 
@@ -163,10 +172,12 @@ def detection_metrics(labels: torch.Tensor | np.ndarray, scores: torch.Tensor | 
     s = np.asarray(scores, dtype=float)
     pred = (s >= threshold).astype(int)
     auc = float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
-    return {"accuracy": float(accuracy_score(y, pred)),
-            "precision": float(precision_score(y, pred, zero_division=0)),
-            "recall": float(recall_score(y, pred, zero_division=0)),
-            "auc": auc}
+    return {
+        "accuracy": float(accuracy_score(y, pred)),
+        "precision": float(precision_score(y, pred, zero_division=0)),
+        "recall": float(recall_score(y, pred, zero_division=0)),
+        "auc": auc,
+    }
 
 
 @dataclass
@@ -187,20 +198,31 @@ class DetectionResult:
         return fpr, tpr
 
 
-def evaluate_detector(detector: Detector, data: DetectionSet, threshold: float = 0.5,
-                      train_key: str = "", test_key: str = "") -> DetectionResult:
+def evaluate_detector(
+    detector: Detector,
+    data: DetectionSet,
+    threshold: float = 0.5,
+    train_key: str = "",
+    test_key: str = "",
+) -> DetectionResult:
     """Score every clean and cloaked picture of `data`; metrics with scikit-learn."""
     scores = detector.score(data.images)
     labels = data.labels
-    return DetectionResult(detection_metrics(labels, scores, threshold), scores, labels,
-                           train_key or detector.info.get("key", detector.name),
-                           test_key or resolve_attack(data.attack, data.mode)[2])
+    return DetectionResult(
+        detection_metrics(labels, scores, threshold),
+        scores,
+        labels,
+        train_key or detector.info.get("key", detector.name),
+        test_key or resolve_attack(data.attack, data.mode)[2],
+    )
 
 
 # --------------------------------------------------------------------------- cached detectors
 
-def _load_cached(key: str, recipe: DetectorRecipe, name: str, info: dict,
-                 device: torch.device) -> Detector | None:
+
+def _load_cached(
+    key: str, recipe: DetectorRecipe, name: str, info: dict, device: torch.device
+) -> Detector | None:
     det = Detector(recipe, pretrained=False, name=name, cache_key=f"{name}-{key}", info=info)
     if load_weights(det, artefact_path("detector", key), "retraining") is None:
         return None
@@ -221,8 +243,9 @@ def train_detector(
     """Train a detector on a set; with `cache_config`, load it from / store it in the cache
     (`train` may then be None, when it is known to be cached)."""
     device = device or get_device()
-    key = None if cache_config is None else config_hash({**cache_config,
-                                                         "version": DETECTOR_VERSION})
+    key = (
+        None if cache_config is None else config_hash({**cache_config, "version": DETECTOR_VERSION})
+    )
     info = {"backbone": backbone_description(recipe), **(cache_config or {})}
     if key is not None:
         det = _load_cached(key, recipe, name, info, device)
@@ -230,8 +253,13 @@ def train_detector(
             return det
     if train is None:
         raise ValueError("no cached detector for this config: pass the training set")
-    det = Detector(recipe, pretrained=pretrained, name=name,
-                   cache_key=f"{name}-{key}" if key else name, info=info)
+    det = Detector(
+        recipe,
+        pretrained=pretrained,
+        name=name,
+        cache_key=f"{name}-{key}" if key else name,
+        info=info,
+    )
     fit_detector(det, train.images, train.labels, device, progress, desc=f"training {name}")
     if key is not None:
         save_tensors(artefact_path("detector", key), det.state_dict(), {"config": cache_config})
@@ -266,15 +294,30 @@ def get_detector(
 
         surrogates = load_surrogates(attack, scenario, device, progress)
     train_users, _ = scenario_users(scenario, sizes, seed)
-    cfg = detector_config(scenario, train_attack, mode, [s.cache_key for s in surrogates],
-                          recipe, sizes, seed)
+    cfg = detector_config(
+        scenario, train_attack, mode, [s.cache_key for s in surrogates], recipe, sizes, seed
+    )
     name = f"detector_{key}"
-    det = _load_cached(config_hash({**cfg, "version": DETECTOR_VERSION}), recipe, name,
-                       {"backbone": backbone_description(recipe), **cfg}, device)
+    det = _load_cached(
+        config_hash({**cfg, "version": DETECTOR_VERSION}),
+        recipe,
+        name,
+        {"backbone": backbone_description(recipe), **cfg},
+        device,
+    )
     if det is not None:  # a hit skips cloaking the training set
         return det
-    train = detection_set(scenario.ds, train_users, attack, surrogates, mode,
-                          sizes.pictures_per_user, seed, scenario.profile, progress)
+    train = detection_set(
+        scenario.ds,
+        train_users,
+        attack,
+        surrogates,
+        mode,
+        sizes.pictures_per_user,
+        seed,
+        scenario.profile,
+        progress,
+    )
     return train_detector(train, recipe, device, progress, cfg, name=name)
 
 
@@ -297,29 +340,45 @@ def is_cached(scenario, train_attack: str = "fawkes_v10", mode: str = "high") ->
     return artefact_path("detector", config_hash({**cfg, "version": DETECTOR_VERSION})).exists()
 
 
-def detector_config(scenario, train_attack: str, mode: str | None, surrogate_keys: list[str],
-                    recipe: DetectorRecipe | None = None, sizes: DetectionSizes | None = None,
-                    seed: int | None = None) -> dict:
+def detector_config(
+    scenario,
+    train_attack: str,
+    mode: str | None,
+    surrogate_keys: list[str],
+    recipe: DetectorRecipe | None = None,
+    sizes: DetectionSizes | None = None,
+    seed: int | None = None,
+) -> dict:
     """Everything a detector depends on (hashed, with DETECTOR_VERSION, into its cache key)."""
     attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
     recipe = recipe or get_profile(scenario.profile).detector
     sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
-    return {"backbone": recipe.backbone, "attack": attack, "mode": mode,
-            "users": scenario_users(scenario, sizes, seed)[0],
-            "pictures_per_user": sizes.pictures_per_user, "recipe": recipe.to_dict(),
-            "data": scenario.ds.fingerprint(), "surrogates": list(surrogate_keys),
-            "seed": seed, "profile": scenario.profile, "key": key,
-            "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile)}
+    return {
+        "backbone": recipe.backbone,
+        "attack": attack,
+        "mode": mode,
+        "users": scenario_users(scenario, sizes, seed)[0],
+        "pictures_per_user": sizes.pictures_per_user,
+        "recipe": recipe.to_dict(),
+        "data": scenario.ds.fingerprint(),
+        "surrogates": list(surrogate_keys),
+        "seed": seed,
+        "profile": scenario.profile,
+        "key": key,
+        "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile),
+    }
 
 
-def scenario_users(scenario, sizes: DetectionSizes | None = None, seed: int | None = None
-                   ) -> tuple[list[int], list[int]]:
+def scenario_users(
+    scenario, sizes: DetectionSizes | None = None, seed: int | None = None
+) -> tuple[list[int], list[int]]:
     """(training users, held-out users) of a scenario's detection experiment."""
     sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
-    return detection_users(scenario.public, scenario.private, sizes.n_train_users,
-                           sizes.n_test_users, seed)
+    return detection_users(
+        scenario.public, scenario.private, sizes.n_train_users, sizes.n_test_users, seed
+    )
 
 
 # --------------------------------------------------------------------------- tables 2 and 3
@@ -349,9 +408,11 @@ class DetectionTables:
 
     def to_dict(self) -> dict:
         """The `detection`, `transfer` and `backbone` blocks of the results file."""
-        return {"detection": {k: r.metrics for k, r in self.results.items()},
-                "transfer": {k: r.metrics for k, r in self.transfer.items()},
-                "backbone": self.backbone}
+        return {
+            "detection": {k: r.metrics for k, r in self.results.items()},
+            "transfer": {k: r.metrics for k, r in self.transfer.items()},
+            "backbone": self.backbone,
+        }
 
 
 def detection_tables(
@@ -381,18 +442,39 @@ def detection_tables(
         attack, mode, _ = resolve_attack(key)
         start = time.perf_counter()
         sur = load_surrogates(attack, scenario, device, progress=False)
-        detectors[key] = get_detector(scenario, key, mode, device, progress, recipe, sizes, sur,
-                                      seed)
-        test_sets[key] = detection_set(scenario.ds, test_users, key, sur, mode,
-                                       sizes.pictures_per_user, seed, scenario.profile, progress)
+        detectors[key] = get_detector(
+            scenario, key, mode, device, progress, recipe, sizes, sur, seed
+        )
+        test_sets[key] = detection_set(
+            scenario.ds,
+            test_users,
+            key,
+            sur,
+            mode,
+            sizes.pictures_per_user,
+            seed,
+            scenario.profile,
+            progress,
+        )
         if key in keys:
-            results[key] = evaluate_detector(detectors[key], test_sets[key], train_key=key,
-                                             test_key=key)
+            results[key] = evaluate_detector(
+                detectors[key], test_sets[key], train_key=key, test_key=key
+            )
         seconds[key] = time.perf_counter() - start
-    moved = {f"{a}->{b}": evaluate_detector(detectors[a], test_sets[b], train_key=a, test_key=b)
-             for a, b in transfer}
-    return DetectionTables(detectors, test_sets, results, moved, train_users, test_users,
-                           backbone_description(recipe), seconds)
+    moved = {
+        f"{a}->{b}": evaluate_detector(detectors[a], test_sets[b], train_key=a, test_key=b)
+        for a, b in transfer
+    }
+    return DetectionTables(
+        detectors,
+        test_sets,
+        results,
+        moved,
+        train_users,
+        test_users,
+        backbone_description(recipe),
+        seconds,
+    )
 
 
 def most_and_least_sure(result: DetectionResult, k: int = 4) -> dict[str, torch.Tensor]:
@@ -407,5 +489,3 @@ def most_and_least_sure(result: DetectionResult, k: int = 4) -> dict[str, torch.
         out[f"{name}_sure"] = idx[order[:k]]
         out[f"{name}_unsure"] = idx[order.flip(0)[:k]]
     return out
-
-

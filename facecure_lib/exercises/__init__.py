@@ -1,15 +1,21 @@
 """Automatic checks for the notebooks' exercises.
 
-Each exercise has a function here (one module per notebook, e.g. `checks.nb01`) that runs
-the student's code on small cases with known answers and prints PASS or FAIL with a hint.
-A failed check raises `ExerciseFailed` so that CI notices; a solution notebook passes all.
+Each exercise has a function here (one module per notebook, e.g. `exercises.nb01`) that
+runs the student's code on small cases with known answers, prints PASS, FAIL (with a hint)
+or TODO, and returns the function the notebook goes on with: the student's when it passes,
+the library's solution otherwise, so that an unfinished exercise never breaks later cells.
+The results file records how each exercise went (a solution notebook passes all).
 Solutions in notebooks sit between `# BEGIN SOLUTION` and `# END SOLUTION` lines, with an
 optional `# HINT: ...` line; `python -m facecure_lib.student` turns them into stubs.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TypeVar
+
+F = TypeVar("F", bound=Callable)
 
 
 class ExerciseFailed(AssertionError):
@@ -22,15 +28,60 @@ def expect(condition: bool, what: str, hint: str) -> None:
         raise ExerciseFailed(f"{what}. Hint: {hint}")
 
 
-def grade(name: str, body: Callable[[], None]) -> bool:
-    """Run a check body, print PASS/FAIL (with the hint), re-raise failures."""
+_RECORD: dict[str, str] = {}  # exercise -> "pass" | "todo" | "fail", since the notebook started
+_STRICT = [False]
+
+
+@contextlib.contextmanager
+def strict() -> Iterator[None]:
+    """Inside the block, a TODO or a wrong answer raises instead of falling back (for tests)."""
+    _STRICT.append(True)
+    try:
+        yield
+    finally:
+        _STRICT.pop()
+
+
+def grade(name: str, body: Callable[[], None], answer: F, solution: F) -> F:
+    """Run an exercise's known-answer checks on the student's `answer`; return the function
+    the rest of the notebook goes on with.
+
+    PASS: the student's answer. TODO (it raises NotImplementedError) or FAIL (a check does
+    not hold; the hint is printed): the library's `solution`, with a notice, so that every
+    later cell still runs. `record()` tells the results file how each exercise went.
+    """
     try:
         body()
     except NotImplementedError:
-        print(f"[TODO] {name}: not implemented yet.")
-        raise
+        print(f"[TODO] {name}: not done yet; the cells below use the library's solution.")
+        _RECORD[name] = "todo"
+        if _STRICT[-1]:
+            raise
+        return solution
     except ExerciseFailed as err:
-        print(f"[FAIL] {name}: {err}")
-        raise
+        print(
+            f"[FAIL] {name}: {err}\n       The cells below use the library's solution; "
+            "fix yours and run this cell again."
+        )
+        _RECORD[name] = "fail"
+        if _STRICT[-1]:
+            raise
+        return solution
     print(f"[PASS] {name}")
-    return True
+    _RECORD[name] = "pass"
+    return answer
+
+
+def summary(outcomes: dict[str, str] | None = None) -> str:
+    """One line: how many exercises passed, are still to do, or failed (default: so far)."""
+    outcomes = record() if outcomes is None else outcomes
+    counts = {k: list(outcomes.values()).count(k) for k in ("pass", "todo", "fail")}
+    return f"{len(outcomes)} exercise(s): " + ", ".join(f"{v} {k}" for k, v in counts.items())
+
+
+def record(reset: bool = False) -> dict[str, str]:
+    """How each exercise went since the notebook started; `reset` starts over."""
+    out = dict(_RECORD)
+    if reset:
+        _RECORD.clear()
+    return out

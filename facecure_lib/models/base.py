@@ -45,8 +45,13 @@ class Extractor(nn.Module):
         if x.dim() != 4 or x.shape[1] != 3:
             raise ValueError(f"expected images of shape [B, 3, H, W], got {tuple(x.shape)}")
         if x.shape[-1] != self.input_size or x.shape[-2] != self.input_size:
-            x = F.interpolate(x, size=(self.input_size, self.input_size), mode="bilinear",
-                              align_corners=False, antialias=False)
+            x = F.interpolate(
+                x,
+                size=(self.input_size, self.input_size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=False,
+            )
         return (x - self.mean) / self.std
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

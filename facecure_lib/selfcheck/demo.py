@@ -44,9 +44,16 @@ def make_demo_folder(
     imgs = ds.images[ds.indices_of(0)]
     if surrogates is None:
         surrogates = load_surrogates(attack, scenario, progress=progress)
-    res = cloak(attack, imgs.float() / 255, list(surrogates), mode=mode, seed=seed,
-                target_pool=target_pool(scenario) if attack == "fawkes_v03" else None,
-                profile=scenario.profile, progress=progress)
+    res = cloak(
+        attack,
+        imgs.float() / 255,
+        list(surrogates),
+        mode=mode,
+        seed=seed,
+        target_pool=target_pool(scenario) if attack == "fawkes_v03" else None,
+        profile=scenario.profile,
+        progress=progress,
+    )
     pattern = resolve_pattern(pattern)
     for k, (a, b) in enumerate(zip(imgs, res.images)):
         stem = f"photo_{k:02d}"

@@ -33,8 +33,12 @@ class PhotoFolder:
     problems: list[tuple[str, str]] = field(default_factory=list)
 
 
-def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_attack: bool = False,
-                raise_problems: bool = True) -> PhotoFolder:
+def scan_photos(
+    folder: str | os.PathLike,
+    pattern: str = "fawkes",
+    builtin_attack: bool = False,
+    raise_problems: bool = True,
+) -> PhotoFolder:
     """List and pair the photos of `folder` without decoding them.
 
     With `builtin_attack`, only clean photos are used (cloaked files are ignored, with a
@@ -47,8 +51,15 @@ def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_atta
     if not folder.exists():
         raise CheckInputError(folder, [(str(folder), "does not exist; check the path")])
     if not folder.is_dir():
-        raise CheckInputError(folder, [(str(folder), "is a file, not a folder; give the folder "
-                                                     "that holds one person's photos")])
+        raise CheckInputError(
+            folder,
+            [
+                (
+                    str(folder),
+                    "is a file, not a folder; give the folder that holds one person's photos",
+                )
+            ],
+        )
     pattern = resolve_pattern(pattern)
     notes, names = [], []
     for entry in sorted(folder.iterdir()):
@@ -61,44 +72,78 @@ def scan_photos(folder: str | os.PathLike, pattern: str = "fawkes", builtin_atta
         else:
             notes.append(f"{entry.name} ignored (not a picture)")
     if not names:
-        raise CheckInputError(folder, [(str(folder), "no pictures found ("
-                                        f"{', '.join(sorted(IMAGE_SUFFIXES))}); put one "
-                                        "person's photos directly in this folder")])
+        raise CheckInputError(
+            folder,
+            [
+                (
+                    str(folder),
+                    "no pictures found ("
+                    f"{', '.join(sorted(IMAGE_SUFFIXES))}); put one "
+                    "person's photos directly in this folder",
+                )
+            ],
+        )
     pairs, unpaired, orphans, problems = pair_names(names, pattern)
     problems = [(str(folder / n), msg) for n, msg in problems]
     if builtin_attack:
         if pairs or orphans:
-            notes.append(f"{len(pairs) + len(orphans)} cloaked file(s) matching {pattern!r} "
-                         "ignored: the built-in attack cloaks the clean photos itself")
+            notes.append(
+                f"{len(pairs) + len(orphans)} cloaked file(s) matching {pattern!r} "
+                "ignored: the built-in attack cloaks the clean photos itself"
+            )
         clean = sorted(set(unpaired) | set(pairs))
         if not clean:
-            problems.append((str(folder), "no clean photos (every picture matches the cloaked "
-                                          f"pattern {pattern!r})"))
+            problems.append(
+                (
+                    str(folder),
+                    f"no clean photos (every picture matches the cloaked pattern {pattern!r})",
+                )
+            )
         if problems and raise_problems:
             raise CheckInputError(folder, problems)
         return PhotoFolder(folder, [folder / n for n in clean], None, pattern, notes, problems)
     if not pairs and not orphans:
-        problems.append((str(folder), f"no cloaked photos named like {pattern!r}; set the "
-                                      "pattern your tool uses (--pattern fawkes, lowkey or e.g. "
-                                      "'{stem}_protected.jpg'), or cloak the clean photos with "
-                                      "a built-in attack (--attack fawkes_v10)"))
+        problems.append(
+            (
+                str(folder),
+                f"no cloaked photos named like {pattern!r}; set the "
+                "pattern your tool uses (--pattern fawkes, lowkey or e.g. "
+                "'{stem}_protected.jpg'), or cloak the clean photos with "
+                "a built-in attack (--attack fawkes_v10)",
+            )
+        )
     else:
         for n in orphans:
-            problems.append((str(folder / n), "cloaked photo without its clean partner "
-                                              f"(expected a clean file named like "
-                                              f"'{pattern_regex(pattern).match(n).group('stem')}"
-                                              ".<suffix>'); add the original or remove it"))
+            problems.append(
+                (
+                    str(folder / n),
+                    "cloaked photo without its clean partner "
+                    f"(expected a clean file named like "
+                    f"'{pattern_regex(pattern).match(n).group('stem')}"
+                    ".<suffix>'); add the original or remove it",
+                )
+            )
         for n in unpaired:
             expected = pattern.format(stem=Path(n).stem, ext=Path(n).suffix)
-            problems.append((str(folder / n), f"clean photo without its cloaked version "
-                                              f"{expected!r}; cloak it, remove it, or set "
-                                              "--pattern"))
+            problems.append(
+                (
+                    str(folder / n),
+                    f"clean photo without its cloaked version "
+                    f"{expected!r}; cloak it, remove it, or set "
+                    "--pattern",
+                )
+            )
     if problems and raise_problems:
         raise CheckInputError(folder, problems)
     clean = sorted(pairs)
-    return PhotoFolder(folder, [folder / n for n in clean], [folder / pairs[n] for n in clean],
-                       pattern, notes, problems)
-
+    return PhotoFolder(
+        folder,
+        [folder / n for n in clean],
+        [folder / pairs[n] for n in clean],
+        pattern,
+        notes,
+        problems,
+    )
 
 
 @dataclass
@@ -127,8 +172,13 @@ def crop(img: Image.Image, box: np.ndarray | None, size: int) -> torch.Tensor:
     return crop_box(img, box, size)
 
 
-def load_photos(photos: PhotoFolder, image_size: int, align: bool = False,
-                min_pictures: int = MIN_PICTURES, progress: bool = True) -> Photos:
+def load_photos(
+    photos: PhotoFolder,
+    image_size: int,
+    align: bool = False,
+    min_pictures: int = MIN_PICTURES,
+    progress: bool = True,
+) -> Photos:
     """Decode (read-only), crop and resize every photo; `CheckInputError` names each problem.
 
     Clean and cloaked versions of a photo get exactly the same crop: the centre square, or
@@ -139,8 +189,9 @@ def load_photos(photos: PhotoFolder, image_size: int, align: bool = False,
     problems: list[tuple[str, str]] = list(photos.problems)
     names, clean, cloaked, cloaked_names = [], [], [], []
     partners = photos.cloaked or [None] * len(photos.clean)
-    for path, partner in tqdm(list(zip(photos.clean, partners)), desc="reading photos",
-                              disable=not progress, leave=False):
+    for path, partner in tqdm(
+        list(zip(photos.clean, partners)), desc="reading photos", disable=not progress, leave=False
+    ):
         img, err = decode_problem(path)
         if err:
             problems.append((str(path), err))
@@ -150,10 +201,15 @@ def load_photos(photos: PhotoFolder, image_size: int, align: bool = False,
             if err2:
                 problems.append((str(partner), err2))
             elif img is not None and other.size != img.size:
-                problems.append((str(partner), f"size {other.size[0]}x{other.size[1]} differs "
-                                               f"from its clean photo {path.name} "
-                                               f"({img.size[0]}x{img.size[1]}); the cloaked "
-                                               "version must keep the size"))
+                problems.append(
+                    (
+                        str(partner),
+                        f"size {other.size[0]}x{other.size[1]} differs "
+                        f"from its clean photo {path.name} "
+                        f"({img.size[0]}x{img.size[1]}); the cloaked "
+                        "version must keep the size",
+                    )
+                )
                 continue
         if img is None or (partner is not None and other is None):
             continue
@@ -161,8 +217,13 @@ def load_photos(photos: PhotoFolder, image_size: int, align: bool = False,
         if align:
             box = face_box(img)
             if box is None:
-                problems.append((str(path), "no face found; crop the photo around the face, "
-                                            "remove it, or run without --align"))
+                problems.append(
+                    (
+                        str(path),
+                        "no face found; crop the photo around the face, "
+                        "remove it, or run without --align",
+                    )
+                )
                 continue
         names.append(path.name)
         clean.append(crop(img, box, image_size))
@@ -170,16 +231,19 @@ def load_photos(photos: PhotoFolder, image_size: int, align: bool = False,
             cloaked.append(crop(other, box, image_size))
             cloaked_names.append(partner.name)
     if not problems and len(names) < min_pictures:
-        problems.append((str(photos.folder),
-                         f"only {len(names)} usable photo(s); the 70/30 split needs at least "
-                         f"{min_pictures} (some cloaked ones to post, some clean ones to "
-                         "probe with); add photos or lower --min-pictures"))
+        problems.append(
+            (
+                str(photos.folder),
+                f"only {len(names)} usable photo(s); the 70/30 split needs at least "
+                f"{min_pictures} (some cloaked ones to post, some clean ones to "
+                "probe with); add photos or lower --min-pictures",
+            )
+        )
     if problems:
         raise CheckInputError(photos.folder, problems)
-    return Photos(names, torch.stack(clean), torch.stack(cloaked) if cloaked else None,
-                  cloaked_names or None)
-
-
+    return Photos(
+        names, torch.stack(clean), torch.stack(cloaked) if cloaked else None, cloaked_names or None
+    )
 
 
 def folder_hashes(folder: str | os.PathLike) -> dict[str, str]:
@@ -187,8 +251,9 @@ def folder_hashes(folder: str | os.PathLike) -> dict[str, str]:
     folder = Path(folder)
     if not folder.is_dir():
         return {}
-    return {str(p.relative_to(folder)): file_sha256(p)
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): file_sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @contextlib.contextmanager
@@ -199,7 +264,10 @@ def folder_unchanged(folder: str | os.PathLike) -> Iterator[dict[str, str]]:
     yield before
     after = folder_hashes(folder)
     if after != before:
-        changed = sorted(set(before) ^ set(after) | {k for k in before if after.get(k) !=
-                                                      before[k]})
-        raise RuntimeError(f"files in {folder} changed during the check ({', '.join(changed)}); "
-                           "this is a bug, please report it")
+        changed = sorted(
+            set(before) ^ set(after) | {k for k in before if after.get(k) != before[k]}
+        )
+        raise RuntimeError(
+            f"files in {folder} changed during the check ({', '.join(changed)}); "
+            "this is a bug, please report it"
+        )

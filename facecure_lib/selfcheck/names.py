@@ -15,12 +15,28 @@ def resolve_pattern(pattern: str | None) -> str:
     pattern = PATTERNS["fawkes"] if pattern is None else str(pattern)
     pattern = PATTERNS.get(pattern.lower(), pattern)
     if "{stem}" not in pattern:
-        raise CheckInputError("--pattern", [(pattern, "a cloaked-file pattern must contain "
-                                             "{stem} (the clean file's name without suffix), "
-                                             f"or be one of {', '.join(PATTERNS)}")])
+        raise CheckInputError(
+            "--pattern",
+            [
+                (
+                    pattern,
+                    "a cloaked-file pattern must contain "
+                    "{stem} (the clean file's name without suffix), "
+                    f"or be one of {', '.join(PATTERNS)}",
+                )
+            ],
+        )
     if "/" in pattern or "\\" in pattern:
-        raise CheckInputError("--pattern", [(pattern, "the pattern names a file in the same "
-                                             "folder; it cannot contain a path separator")])
+        raise CheckInputError(
+            "--pattern",
+            [
+                (
+                    pattern,
+                    "the pattern names a file in the same "
+                    "folder; it cannot contain a path separator",
+                )
+            ],
+        )
     return pattern
 
 
@@ -38,8 +54,9 @@ def pattern_regex(pattern: str) -> re.Pattern:
     return re.compile(rf"^{rx}$", re.IGNORECASE)
 
 
-def pair_names(names: Sequence[str], pattern: str = "fawkes"
-               ) -> tuple[dict[str, str], list[str], list[str], list[tuple[str, str]]]:
+def pair_names(
+    names: Sequence[str], pattern: str = "fawkes"
+) -> tuple[dict[str, str], list[str], list[str], list[tuple[str, str]]]:
     """Pair file names: ({clean: cloaked}, clean without a partner, orphan cloaked, problems).
 
     A name matching the pattern is a cloaked picture of the clean picture whose stem (and
@@ -54,18 +71,30 @@ def pair_names(names: Sequence[str], pattern: str = "fawkes"
     orphans, problems = [], []
     for name, m in cloaked.items():
         stem, ext = m.group("stem"), m.groupdict().get("ext")
-        partners = [c for c in clean if Path(c).stem == stem
-                    and (ext is None or Path(c).suffix.lower() == ext.lower())]
+        partners = [
+            c
+            for c in clean
+            if Path(c).stem == stem and (ext is None or Path(c).suffix.lower() == ext.lower())
+        ]
         if not partners:
             orphans.append(name)
         elif len(partners) > 1:
-            problems.append((name, f"ambiguous: could be the cloaked version of "
-                                   f"{' or '.join(partners)}; rename one of them"))
+            problems.append(
+                (
+                    name,
+                    f"ambiguous: could be the cloaked version of "
+                    f"{' or '.join(partners)}; rename one of them",
+                )
+            )
         elif partners[0] in pairs:
-            problems.append((name, f"second cloaked version of {partners[0]} (the first is "
-                                   f"{pairs[partners[0]]}); keep one"))
+            problems.append(
+                (
+                    name,
+                    f"second cloaked version of {partners[0]} (the first is "
+                    f"{pairs[partners[0]]}); keep one",
+                )
+            )
         else:
             pairs[partners[0]] = name
     unpaired = [c for c in clean if c not in pairs]
     return pairs, unpaired, orphans, problems
-

@@ -28,37 +28,55 @@ def verdict(r: CheckResult) -> str:
     n_fooled = int((main["outcome"] == "fooled").sum())
     newest = main.iloc[-1] if len(main) else t.iloc[-1]
     found = newest["n_probes"] - newest["missed"]
-    parts = [f"Your cloak fooled {n_fooled} of {len(main)} recogniser(s) in this check "
-             f"(fooled = it missed you in at least {_pct(FOOLED)} of your {newest['n_probes']} "
-             "clean test photos)."]
-    parts.append(f"The newest one, {newest['recogniser']}"
-                 + (f" (stands for: {newest['stands_for']})" if newest["stands_for"] else "")
-                 + f", recognised you in {found} of {newest['n_probes']} test photos; with "
-                 f"unprotected photos it would miss you in {_pct(newest['unprotected_error'])} "
-                 "of them.")
+    parts = [
+        f"Your cloak fooled {n_fooled} of {len(main)} recogniser(s) in this check "
+        f"(fooled = it missed you in at least {_pct(FOOLED)} of your {newest['n_probes']} "
+        "clean test photos)."
+    ]
+    parts.append(
+        f"The newest one, {newest['recogniser']}"
+        + (f" (stands for: {newest['stands_for']})" if newest["stands_for"] else "")
+        + f", recognised you in {found} of {newest['n_probes']} test photos; with "
+        f"unprotected photos it would miss you in {_pct(newest['unprotected_error'])} "
+        "of them."
+    )
     if len(robust):
         rb = robust.iloc[0]
-        parts.append(f"A recogniser trained adaptively on cloaked pictures ({rb['recogniser']}) "
-                     f"recognised you in {rb['n_probes'] - rb['missed']} of {rb['n_probes']}.")
+        parts.append(
+            f"A recogniser trained adaptively on cloaked pictures ({rb['recogniser']}) "
+            f"recognised you in {rb['n_probes'] - rb['missed']} of {rb['n_probes']}."
+        )
     d = r.detection
     if d.get("ran"):
-        parts.append(f"A cloak detector flagged {d['flagged']} of {d['n_cloaked']} of your cloaked "
-                     f"photos as cloaked (and {d['false_alarms']} of {d['n_clean']} clean ones): "
-                     "a trainer can set flagged photos aside or treat them specially.")
+        parts.append(
+            f"A cloak detector flagged {d['flagged']} of {d['n_cloaked']} of your cloaked "
+            f"photos as cloaked (and {d['false_alarms']} of {d['n_clean']} clean ones): "
+            "a trainer can set flagged photos aside or treat them specially."
+        )
     new_beaten = newest["outcome"] != "fooled"
     robust_beaten = len(robust) > 0 and robust.iloc[0]["outcome"] != "fooled"
     if n_fooled == 0:
         parts.append("In short: your cloak did not protect you against any recogniser here.")
     elif new_beaten or robust_beaten:
-        which = " or ".join(w for w, b in (("the newest recogniser", new_beaten),
-                                           ("the adaptively trained one", robust_beaten)) if b)
-        parts.append(f"In short: your cloak works against some recognisers but not against "
-                     f"{which}, and those are the ones that matter: photos you post stay "
-                     "online, and any later model can be run on them.")
+        which = " or ".join(
+            w
+            for w, b in (
+                ("the newest recogniser", new_beaten),
+                ("the adaptively trained one", robust_beaten),
+            )
+            if b
+        )
+        parts.append(
+            f"In short: your cloak works against some recognisers but not against "
+            f"{which}, and those are the ones that matter: photos you post stay "
+            "online, and any later model can be run on them."
+        )
     else:
-        parts.append("In short: your cloak fooled every recogniser in this check. That is the "
-                     "best this check can show, not a guarantee: a model trained after your "
-                     "photos were posted was never tested here (see the limits below).")
+        parts.append(
+            "In short: your cloak fooled every recogniser in this check. That is the "
+            "best this check can show, not a guarantee: a model trained after your "
+            "photos were posted was never tested here (see the limits below)."
+        )
     return " ".join(parts)
 
 
@@ -67,30 +85,43 @@ def limits(r: CheckResult) -> list[str]:
     out = []
     if len(t):
         widest = t.assign(w=t["ci_high"] - t["ci_low"]).sort_values("w").iloc[-1]
-        out.append(f"Few test photos: each protection rate rests on {r.n_probes} clean photo(s); "
-                   f"its 95% interval is up to {_pct(widest['ci_high'] - widest['ci_low'])} wide "
-                   f"(e.g. {widest['recogniser']}: {_pct(widest['ci_low'])} to "
-                   f"{_pct(widest['ci_high'])}). Another split seed gives other numbers.")
-    out.append("Only the recognisers listed were tested. Models trained in the future, or "
-               "trained on your cloaked photos once they are scraped (the paper's adaptive "
-               "trainer), can recognise you even if every model here was fooled.")
+        out.append(
+            f"Few test photos: each protection rate rests on {r.n_probes} clean photo(s); "
+            f"its 95% interval is up to {_pct(widest['ci_high'] - widest['ci_low'])} wide "
+            f"(e.g. {widest['recogniser']}: {_pct(widest['ci_low'])} to "
+            f"{_pct(widest['ci_high'])}). Another split seed gives other numbers."
+        )
+    out.append(
+        "Only the recognisers listed were tested. Models trained in the future, or "
+        "trained on your cloaked photos once they are scraped (the paper's adaptive "
+        "trainer), can recognise you even if every model here was fooled."
+    )
     if r.profile == "quick":
-        out.append("Quick profile: the other identities are generated faces and the recognisers "
-                   "are small models trained in minutes; they stand in for real systems. For "
-                   "real photos use the paper profile (pretrained models, LFW).")
+        out.append(
+            "Quick profile: the other identities are generated faces and the recognisers "
+            "are small models trained in minutes; they stand in for real systems. For "
+            "real photos use the paper profile (pretrained models, LFW)."
+        )
     else:
-        out.append(f"The gallery holds {r.gallery['identities']} other people; a real "
-                   "system compares you with millions, which makes mistakes more likely for "
-                   "clean and cloaked photos alike.")
+        out.append(
+            f"The gallery holds {r.gallery['identities']} other people; a real "
+            "system compares you with millions, which makes mistakes more likely for "
+            "clean and cloaked photos alike."
+        )
     weak = t[t["unprotected_error"] >= 0.5] if len(t) else t
     if len(weak):
-        out.append("Some recognisers miss you even without a cloak ("
-                   + ", ".join(weak["recogniser"]) + "); their protection rates say little "
-                   "about the cloak.")
+        out.append(
+            "Some recognisers miss you even without a cloak ("
+            + ", ".join(weak["recogniser"])
+            + "); their protection rates say little "
+            "about the cloak."
+        )
     if not r.detection.get("ran"):
         out.append(f"Detectability was not measured by a detector ({r.detection.get('note')}).")
-    out.append("All photos are cropped and resized to "
-               f"{r.gallery['image_size']} px before recognition, as a recogniser would do.")
+    out.append(
+        "All photos are cropped and resized to "
+        f"{r.gallery['image_size']} px before recognition, as a recogniser would do."
+    )
     return out
 
 
@@ -98,53 +129,76 @@ def markdown(r: CheckResult, figure: str | None) -> str:
     from .. import __version__
 
     t = r.table
-    lines = [f"# FaceCure check: {r.person}", "",
-             f"Made {r.created} by facecure_lib {__version__} (`facecure check`), profile "
-             f"**{r.profile}**, split seed {r.seed}.", "",
-             "## What was checked", "",
-             f"- Photos: `{r.folder}` — {len(r.gallery_photos) + len(r.probe_photos)} photo(s); "
-             f"cloaks: {r.source}.",
-             f"- Split (seed {r.seed}): the cloaked versions of {len(r.gallery_photos)} photo(s) "
-             f"were posted to a gallery; {r.n_probes} clean photo(s) were used as test photos "
-             f"({', '.join(r.probe_photos)}).",
-             f"- Gallery: {r.gallery['identities']} other people "
-             f"({r.gallery['pictures']} pictures), {r.gallery['description']}.",
-             "- Protection rate = the fraction of your clean test photos the recogniser got "
-             "wrong (higher is better for you). *Unprotected* = the same with your clean "
-             "photos posted instead of the cloaked ones.", "",
-             "## Protection per recogniser (oldest to newest)", "",
-             "| recogniser | year | stands for | protection | test photos | 95% interval | "
-             "unprotected | others recognised | outcome |",
-             "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# FaceCure check: {r.person}",
+        "",
+        f"Made {r.created} by facecure_lib {__version__} (`facecure check`), profile "
+        f"**{r.profile}**, split seed {r.seed}.",
+        "",
+        "## What was checked",
+        "",
+        f"- Photos: `{r.folder}` — {len(r.gallery_photos) + len(r.probe_photos)} photo(s); "
+        f"cloaks: {r.source}.",
+        f"- Split (seed {r.seed}): the cloaked versions of {len(r.gallery_photos)} photo(s) "
+        f"were posted to a gallery; {r.n_probes} clean photo(s) were used as test photos "
+        f"({', '.join(r.probe_photos)}).",
+        f"- Gallery: {r.gallery['identities']} other people "
+        f"({r.gallery['pictures']} pictures), {r.gallery['description']}.",
+        "- Protection rate = the fraction of your clean test photos the recogniser got "
+        "wrong (higher is better for you). *Unprotected* = the same with your clean "
+        "photos posted instead of the cloaked ones.",
+        "",
+        "## Protection per recogniser (oldest to newest)",
+        "",
+        "| recogniser | year | stands for | protection | test photos | 95% interval | "
+        "unprotected | others recognised | outcome |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for _, row in t.iterrows():
         year = "—" if row["year"] is None or pd.isna(row["year"]) else str(int(row["year"]))
         note = f" ({row['role']})" if row["role"] else ""
-        lines.append(f"| {row['recogniser']} | {year} | {row['stands_for']}{note} | "
-                     f"{_pct(row['protection_rate'])} | {row['n_probes']} | "
-                     f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])} | "
-                     f"{_pct(row['unprotected_error'])} | {_pct(row['others_accuracy'])} | "
-                     f"{row['outcome']} |")
+        lines.append(
+            f"| {row['recogniser']} | {year} | {row['stands_for']}{note} | "
+            f"{_pct(row['protection_rate'])} | {row['n_probes']} | "
+            f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])} | "
+            f"{_pct(row['unprotected_error'])} | {_pct(row['others_accuracy'])} | "
+            f"{row['outcome']} |"
+        )
     p, d = r.perturbation, r.detection
-    lines += ["", "## Detectability", "",
-              f"- Size of the cloak over {p['n']} photo(s): mean DSSIM {p['dssim_mean']:.4f} "
-              f"(max {p['dssim_max']:.4f}), largest pixel change {p['linf_255_max']:.0f}/255, "
-              f"mean PSNR {p['psnr_mean']:.1f} dB."]
+    lines += [
+        "",
+        "## Detectability",
+        "",
+        f"- Size of the cloak over {p['n']} photo(s): mean DSSIM {p['dssim_mean']:.4f} "
+        f"(max {p['dssim_max']:.4f}), largest pixel change {p['linf_255_max']:.0f}/255, "
+        f"mean PSNR {p['psnr_mean']:.1f} dB.",
+    ]
     if d.get("ran"):
-        lines.append(f"- Cloak detector (trained on {d.get('trained_on', 'other cloaks')}): "
-                     f"flagged {d['flagged']} of {d['n_cloaked']} cloaked photo(s) "
-                     f"({_pct(d['flagged_rate'])}) and {d['false_alarms']} of {d['n_clean']} "
-                     f"clean one(s); AUC {d['auc']:.2f}.")
+        lines.append(
+            f"- Cloak detector (trained on {d.get('trained_on', 'other cloaks')}): "
+            f"flagged {d['flagged']} of {d['n_cloaked']} cloaked photo(s) "
+            f"({_pct(d['flagged_rate'])}) and {d['false_alarms']} of {d['n_clean']} "
+            f"clean one(s); AUC {d['auc']:.2f}."
+        )
     else:
         lines.append(f"- Cloak detector: {d.get('note')}.")
     if figure:
-        lines += ["", "## Your photos: clean | cloaked | difference ×10", "",
-                  f"![clean, cloaked and amplified difference]({figure})"]
+        lines += [
+            "",
+            "## Your photos: clean | cloaked | difference ×10",
+            "",
+            f"![clean, cloaked and amplified difference]({figure})",
+        ]
     lines += ["", "## Verdict", "", r.verdict(), "", "## Limits of this check", ""]
     lines += [f"- {s}" for s in r.limits()]
     if r.notes:
         lines += ["", "## Notes", ""] + [f"- {s}" for s in r.notes]
-    lines += ["", "Your photo folder was only read: no file in it was created, changed or "
-              "deleted (checked by file hashes).", ""]
+    lines += [
+        "",
+        "Your photo folder was only read: no file in it was created, changed or "
+        "deleted (checked by file hashes).",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -158,19 +212,31 @@ def plot_protection(result: CheckResult, title: str | None = None):
     ax = fig.subplots()
     y = np.arange(len(t))
     rate = t["protection_rate"].to_numpy()
-    err = np.clip(np.vstack([rate - t["ci_low"].to_numpy(), t["ci_high"].to_numpy() - rate]),
-                  0, None)
+    err = np.clip(
+        np.vstack([rate - t["ci_low"].to_numpy(), t["ci_high"].to_numpy() - rate]), 0, None
+    )
     palette = {"fooled": "#55A868", "partly fooled": "#DD8452", "recognised you": "#C44E52"}
     ax.barh(y, rate, color=[palette[o] for o in t["outcome"]], alpha=0.85)
     for o, c in palette.items():
         ax.barh([0], [0], color=c, alpha=0.85, label=f"protection: {o}")
-    ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="k", capsize=3, lw=1,
-                label="95% interval")
-    ax.scatter(t["unprotected_error"], y, marker="o", facecolor="white", edgecolor="k", zorder=3,
-               label="error with clean photos posted")
+    ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="k", capsize=3, lw=1, label="95% interval")
+    ax.scatter(
+        t["unprotected_error"],
+        y,
+        marker="o",
+        facecolor="white",
+        edgecolor="k",
+        zorder=3,
+        label="error with clean photos posted",
+    )
     ax.axvline(FOOLED, ls="--", color="#8C8C8C", lw=1)
-    ax.set_yticks(y, [f"{r} ({int(yr)})" if yr == yr and yr is not None else str(r)
-                      for r, yr in zip(t["recogniser"], t["year"])])
+    ax.set_yticks(
+        y,
+        [
+            f"{r} ({int(yr)})" if yr == yr and yr is not None else str(r)
+            for r, yr in zip(t["recogniser"], t["year"])
+        ],
+    )
     ax.set_xlim(0, 1.02)
     ax.set_xlabel(f"protection rate on your {result.n_probes} clean test photos")
     ax.set_title(title or f"{result.person}: {result.source}", fontsize=9)
@@ -187,8 +253,9 @@ def default_report_dir(photos_dir: str | os.PathLike) -> Path:
     return folder.parent / f"{folder.name}_facecure_report"
 
 
-def report_dir(photos_dir: str | os.PathLike, out: str | os.PathLike | None = None,
-               force: bool = False) -> Path:
+def report_dir(
+    photos_dir: str | os.PathLike, out: str | os.PathLike | None = None, force: bool = False
+) -> Path:
     """Where the report of `photos_dir` goes; raise if it cannot be written there.
 
     `out` or the sibling `<folder>_facecure_report/`; never inside the photo folder; existing
@@ -197,20 +264,32 @@ def report_dir(photos_dir: str | os.PathLike, out: str | os.PathLike | None = No
     folder = Path(photos_dir).expanduser().resolve()
     out_dir = Path(out).expanduser().resolve() if out is not None else default_report_dir(folder)
     if out_dir == folder or folder in out_dir.parents:
-        raise CheckInputError(out_dir, [(str(out_dir), "the report folder must not be inside "
-                                                       "your photo folder; choose another --out")])
+        raise CheckInputError(
+            out_dir,
+            [
+                (
+                    str(out_dir),
+                    "the report folder must not be inside your photo folder; choose another --out",
+                )
+            ],
+        )
     if out_dir.exists() and not out_dir.is_dir():
         raise CheckInputError(out_dir, [(str(out_dir), "exists and is not a folder")])
     existing = [out_dir / f for f in REPORT_FILES if (out_dir / f).exists()]
     if existing and not force:
-        raise ReportExistsError(out_dir, [(str(p), "exists already; pass --force to replace "
-                                                   "it, or choose another --out")
-                                          for p in existing])
+        raise ReportExistsError(
+            out_dir,
+            [
+                (str(p), "exists already; pass --force to replace it, or choose another --out")
+                for p in existing
+            ],
+        )
     return out_dir
 
 
-def write_report(result: CheckResult, out: str | os.PathLike | None = None,
-                 force: bool = False) -> Path:
+def write_report(
+    result: CheckResult, out: str | os.PathLike | None = None, force: bool = False
+) -> Path:
     """Write report.md, check.json and cloak_examples.png; return the report.md path.
 
     The folder is `report_dir(result.folder, out, force)` (a sibling of the photo folder by
@@ -225,4 +304,3 @@ def write_report(result: CheckResult, out: str | os.PathLike | None = None,
     atomic_write_text(out_dir / "check.json", json.dumps(result.to_dict(), indent=1))
     atomic_write_text(out_dir / "report.md", result.to_markdown("cloak_examples.png"))
     return out_dir / "report.md"
-

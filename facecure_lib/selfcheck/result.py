@@ -58,20 +58,35 @@ class CheckResult:
         """clean | cloaked | amplified difference for the first n cloaked photos."""
         from ..attacks.figures import plot_cloak_triplets
 
-        return plot_cloak_triplets(self.clean_examples, self.cloaked_examples, n=n,
-                                   titles=self.example_titles)
+        return plot_cloak_triplets(
+            self.clean_examples, self.cloaked_examples, n=n, titles=self.example_titles
+        )
 
     def to_dict(self) -> dict:
         rows = json.loads(self.table.to_json(orient="records"))
-        return {"folder": self.folder, "person": self.person, "profile": self.profile,
-                "seed": self.seed, "source": self.source, "pattern": self.pattern,
-                "attack": self.attack, "mode": self.mode, "surrogates": self.surrogates,
-                "gallery": self.gallery, "gallery_photos": self.gallery_photos,
-                "probe_photos": self.probe_photos, "n_probes": self.n_probes,
-                "recognisers": rows, "protection": self.protection(),
-                "detection": self.detection, "perturbation": self.perturbation,
-                "notes": self.notes, "verdict": self.verdict(), "limits": self.limits(),
-                "created": self.created}
+        return {
+            "folder": self.folder,
+            "person": self.person,
+            "profile": self.profile,
+            "seed": self.seed,
+            "source": self.source,
+            "pattern": self.pattern,
+            "attack": self.attack,
+            "mode": self.mode,
+            "surrogates": self.surrogates,
+            "gallery": self.gallery,
+            "gallery_photos": self.gallery_photos,
+            "probe_photos": self.probe_photos,
+            "n_probes": self.n_probes,
+            "recognisers": rows,
+            "protection": self.protection(),
+            "detection": self.detection,
+            "perturbation": self.perturbation,
+            "notes": self.notes,
+            "verdict": self.verdict(),
+            "limits": self.limits(),
+            "created": self.created,
+        }
 
     def to_markdown(self, figure: str | None = "cloak_examples.png") -> str:
         from .report import markdown

@@ -14,9 +14,11 @@ MIN_PICTURES = 5
 FOOLED, PARTLY = 0.8, 0.2  # protection >= FOOLED: fooled; <= PARTLY: recognised you
 DEFENSE_MODES = ("cached", "train", "off")
 ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
-EXIT_CODES = {0: "the check ran and the report was written",
-              1: "an unexpected failure (add --debug for the traceback)",
-              2: "bad input or options: each problem is named, nothing was written"}
+EXIT_CODES = {
+    0: "the check ran and the report was written",
+    1: "an unexpected failure (add --debug for the traceback)",
+    2: "bad input or options: each problem is named, nothing was written",
+}
 
 
 class CheckInputError(ValueError):
@@ -26,8 +28,10 @@ class CheckInputError(ValueError):
         self.where = str(where)
         self.problems = list(problems)
         lines = "\n".join(f"  - {path}: {msg}" for path, msg in self.problems)
-        super().__init__(f"{len(self.problems)} problem(s) with {self.where}:\n{lines}\n"
-                         "Nothing in your photo folder was changed.")
+        super().__init__(
+            f"{len(self.problems)} problem(s) with {self.where}:\n{lines}\n"
+            "Nothing in your photo folder was changed."
+        )
 
 
 class ReportExistsError(CheckInputError):

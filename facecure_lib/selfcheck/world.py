@@ -18,8 +18,13 @@ from ..scenario import Scenario
 from .stats import split_photos
 
 
-def load_world(profile: str, seed: int = 0, gallery: str | os.PathLike | FaceDataset | None = None,
-               align: bool = False, progress: bool = True) -> tuple[Scenario, FaceDataset, str]:
+def load_world(
+    profile: str,
+    seed: int = 0,
+    gallery: str | os.PathLike | FaceDataset | None = None,
+    align: bool = False,
+    progress: bool = True,
+) -> tuple[Scenario, FaceDataset, str]:
     """The scenario (trainer's data, surrogates) and the gallery of other identities.
 
     Quick: the generated scenario; its private identities are the gallery. Paper: LFW (or
@@ -33,10 +38,16 @@ def load_world(profile: str, seed: int = 0, gallery: str | os.PathLike | FaceDat
     if profile == "quick":
         scenario = load_scenario("quick", seed, progress=progress)
         if gallery is None:
-            return scenario, subset(scenario.ds, scenario.private, "generated identities"), \
-                "generated identities (the quick profile's private identities)"
-        ds = gallery if isinstance(gallery, FaceDataset) else load_identity_folder(
-            gallery, image_size=scenario.ds.image_size, align=align)
+            return (
+                scenario,
+                subset(scenario.ds, scenario.private, "generated identities"),
+                "generated identities (the quick profile's private identities)",
+            )
+        ds = (
+            gallery
+            if isinstance(gallery, FaceDataset)
+            else load_identity_folder(gallery, image_size=scenario.ds.image_size, align=align)
+        )
         return scenario, ds, f"your gallery folder {ds.meta.get('source', ds.name)}"
     if gallery is None:
         from ..data.lfw import load_lfw
@@ -51,8 +62,12 @@ def load_world(profile: str, seed: int = 0, gallery: str | os.PathLike | FaceDat
     return scenario, subset(ds, scenario.private, ds.name), desc
 
 
-def load_models(names: Sequence[str], scenario: Scenario, device: torch.device | None = None,
-                progress: bool = True) -> tuple[dict[str, Extractor], list[str]]:
+def load_models(
+    names: Sequence[str],
+    scenario: Scenario,
+    device: torch.device | None = None,
+    progress: bool = True,
+) -> tuple[dict[str, Extractor], list[str]]:
     """Load extractors by name (a quick one trains on a cache miss); (models, notes on failures)."""
     from ..zoo import load_extractor
 
@@ -65,12 +80,13 @@ def load_models(names: Sequence[str], scenario: Scenario, device: torch.device |
     return models, notes
 
 
-
-
-
-
-def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.device | None = None,
-                config: Any = None, progress: bool = False) -> tuple[Extractor | None, str | None]:
+def load_robust(
+    scenario: Scenario,
+    defenses: str = "cached",
+    device: torch.device | None = None,
+    config: Any = None,
+    progress: bool = False,
+) -> tuple[Extractor | None, str | None]:
     """The adaptively robust extractor (`defenses.robust.train_robust_extractor`), or a note.
 
     `defenses`: "cached" loads it only when its weights can be had without training (cache
@@ -84,16 +100,23 @@ def load_robust(scenario: Scenario, defenses: str = "cached", device: torch.devi
 
         config = config or rb.RobustConfig()
         if defenses == "cached" and not rb.is_cached(scenario, config, device):
-            return None, (f"not run: no cached robust extractor (base {config.base}); "
-                          "train it in notebook 02 or run with --defenses train")
+            return None, (
+                f"not run: no cached robust extractor (base {config.base}); "
+                "train it in notebook 02 or run with --defenses train"
+            )
         return rb.train_robust_extractor(scenario, config, device, progress), None
     except Exception as err:  # an optional extra must never end the check
         return None, f"not run: {type(err).__name__}: {err}"
 
 
-def load_detector(scenario: Scenario, defenses: str = "cached", train_attack: str = "fawkes_v10",
-                  mode: str = "high", device: torch.device | None = None,
-                  progress: bool = False) -> tuple[Any, str | None]:
+def load_detector(
+    scenario: Scenario,
+    defenses: str = "cached",
+    train_attack: str = "fawkes_v10",
+    mode: str = "high",
+    device: torch.device | None = None,
+    progress: bool = False,
+) -> tuple[Any, str | None]:
     """The cloak detector (`defenses.detection.get_detector`), or a note why it did not run.
 
     "cached" uses it only when it is in the cache, "train" trains it on a miss, "off" skips.
@@ -104,10 +127,11 @@ def load_detector(scenario: Scenario, defenses: str = "cached", train_attack: st
         from ..defenses import detection as dt
 
         if defenses == "cached" and not dt.is_cached(scenario, train_attack, mode):
-            return None, (f"not run: no cached detector for {train_attack} ({mode}); train it "
-                          "in notebook 03 or run with --defenses train")
-        return dt.get_detector(scenario, train_attack, mode, device=device,
-                               progress=progress), None
+            return None, (
+                f"not run: no cached detector for {train_attack} ({mode}); train it "
+                "in notebook 03 or run with --defenses train"
+            )
+        return dt.get_detector(scenario, train_attack, mode, device=device, progress=progress), None
     except Exception as err:  # an optional extra must never end the check
         return None, f"not run: {type(err).__name__}: {err}"
 
@@ -116,19 +140,24 @@ def _others_split(gallery: FaceDataset) -> Split:
     return split_per_identity(gallery, 0.7, seed=10)
 
 
-def build_protocol(gallery: FaceDataset, person: torch.Tensor, name: str, seed: int
-                   ) -> tuple[Protocol, list[int], list[int]]:
+def build_protocol(
+    gallery: FaceDataset, person: torch.Tensor, name: str, seed: int
+) -> tuple[Protocol, list[int], list[int]]:
     """The gallery identities plus the person (last label), split 70/30; (protocol, tr, te)."""
     if person.shape[-1] != gallery.image_size:
         raise ValueError(f"photos are {person.shape[-1]} px, the gallery {gallery.image_size} px")
     label = gallery.n_identities
     n_g = len(gallery)
-    ds = FaceDataset(f"{gallery.name}+{name}", torch.cat([gallery.images, person]),
-                     torch.cat([gallery.labels, torch.full((len(person),), label)]),
-                     list(gallery.identities) + [name])
+    ds = FaceDataset(
+        f"{gallery.name}+{name}",
+        torch.cat([gallery.images, person]),
+        torch.cat([gallery.labels, torch.full((len(person),), label)]),
+        list(gallery.identities) + [name],
+    )
     base = _others_split(gallery)
     tr, te = split_photos(len(person), seed)
-    split = Split(torch.cat([base.train, torch.as_tensor(tr, dtype=torch.long) + n_g]),
-                  torch.cat([base.test, torch.as_tensor(te, dtype=torch.long) + n_g]))
+    split = Split(
+        torch.cat([base.train, torch.as_tensor(tr, dtype=torch.long) + n_g]),
+        torch.cat([base.test, torch.as_tensor(te, dtype=torch.long) + n_g]),
+    )
     return Protocol(ds, split, list(range(label + 1)), [label]), tr, te
-

@@ -75,8 +75,9 @@ def gradients() -> np.ndarray:
 def shapes(rng: np.random.Generator) -> np.ndarray:
     """8 synthetic pictures: flat colours (black, white, the mean colour) and shapes."""
     yy, xx = np.mgrid[0:SIZE, 0:SIZE]
-    flat = [np.full((SIZE, SIZE, 3), c, np.uint8) for c in ((0, 0, 0), (255, 255, 255),
-                                                            (123, 117, 104))]
+    flat = [
+        np.full((SIZE, SIZE, 3), c, np.uint8) for c in ((0, 0, 0), (255, 255, 255), (123, 117, 104))
+    ]
     pics = list(flat)
     disc = np.zeros((SIZE, SIZE, 3), np.uint8) + np.uint8([40, 90, 160])
     disc[(yy - 75) ** 2 + (xx - 70) ** 2 < 45**2] = (230, 180, 150)
@@ -98,8 +99,7 @@ def shapes(rng: np.random.Generator) -> np.ndarray:
 def make_inputs(seed: int = 0) -> tuple[np.ndarray, list[str]]:
     """All fixture pictures, uint8 [N, 150, 150, 3], and a kind for each."""
     rng = np.random.default_rng(seed)
-    parts = {"face": faces(), "noise": noise(rng), "gradient": gradients(),
-             "shape": shapes(rng)}
+    parts = {"face": faces(), "noise": noise(rng), "gradient": gradients(), "shape": shapes(rng)}
     kinds = [k for k, v in parts.items() for _ in range(len(v))]
     return np.ascontiguousarray(np.concatenate(list(parts.values()))), kinds
 
@@ -111,9 +111,18 @@ def run_node(images: np.ndarray) -> tuple[np.ndarray, dict]:
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         images.tofile(tmp / "in.u8")
-        subprocess.run(["node", str(HERE / "reference.js"), str(tmp / "in.u8"),
-                        str(len(images)), str(tmp / "out.f32"), str(tmp / "info.json")],
-                       check=True, cwd=HERE)
+        subprocess.run(
+            [
+                "node",
+                str(HERE / "reference.js"),
+                str(tmp / "in.u8"),
+                str(len(images)),
+                str(tmp / "out.f32"),
+                str(tmp / "info.json"),
+            ],
+            check=True,
+            cwd=HERE,
+        )
         desc = np.fromfile(tmp / "out.f32", "<f4").reshape(len(images), 128)
         info = json.loads((tmp / "info.json").read_text())
     return desc, info
@@ -129,8 +138,13 @@ def main() -> None:
     info["sha256"] = {p.name: file_sha256(p) for p in sorted(model_dir.glob("face_recogn*"))}
     info["input"] = "uint8 RGB 150x150, fed as is; face-api normalises (x - mean) / 255"
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
-    np.savez_compressed(FIXTURE, images=images, descriptors=desc.astype(np.float32),
-                        kinds=np.array(kinds), info=np.array(json.dumps(info, sort_keys=True)))
+    np.savez_compressed(
+        FIXTURE,
+        images=images,
+        descriptors=desc.astype(np.float32),
+        kinds=np.array(kinds),
+        info=np.array(json.dumps(info, sort_keys=True)),
+    )
     print(f"wrote {FIXTURE} ({len(images)} pictures, {FIXTURE.stat().st_size / 1e6:.2f} MB)")
     print(json.dumps(info, indent=1))
 

@@ -1,0 +1,77 @@
+"""Notebook 01: what the static and the dynamic game showed."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from ..game import RoundResult, StaticResult
+
+
+def static_game(static: StaticResult, budget: Mapping, accepted: int, checked: int) -> str:
+    """The static game's outcome: the oracle's verdict, then who wins."""
+    o = static.oracle
+    verdict = "all within budget" if o.passed else f"{o.n_violations} over budget"
+    ending = (
+        " — as the attack was designed to."
+        if static.winner == "user"
+        else " — the attack did *not* beat even the model it was designed for in this run."
+    )
+    return (
+        f"**Static game.** The oracle checked {o.n_pictures} cloaked pictures against the "
+        f"budget {dict(budget)} (largest DSSIM {o.max_dssim:.4f}, largest L∞ "
+        f"{o.max_linf * 255:.1f}/255): {verdict} (your `within_budget` accepts {accepted} of "
+        f"{checked}). Against `{static.model}` the mean protection rate is "
+        f"**{static.protection_rate:.2f}** (clean accuracy on the other users "
+        f"{static.clean_accuracy:.2f}), so the **{static.winner}** wins the static game" + ending
+    )
+
+
+def trainer_wins_from(rounds: Sequence[RoundResult], first_round: int | None) -> bool:
+    """True when the trainer wins every round from `first_round` on (False if there is none)."""
+    after = [r for r in rounds if first_round is not None and r.round >= first_round]
+    return bool(after) and all(r.winner == "trainer" for r in after)
+
+
+def dynamic_game(
+    rounds: Sequence[RoundResult], static_rounds: Sequence[RoundResult], new_round: int | None
+) -> str:
+    """The dynamic game against the retroactive trainer, with the never-updating trainer as
+    the comparison."""
+    r1 = rounds[0]
+    after = [r for r in rounds if new_round is not None and r.round >= new_round]
+    text = (
+        f"**Dynamic game.** Round 1: the user's `{r1.user_attack}` against "
+        f"`{r1.trainer_model}` gives protection {r1.protection_rate:.2f} — the "
+        f"**{r1.winner}** wins. "
+    )
+    if new_round:
+        text += (
+            f"From round {new_round} on, a newer extractor is available and the "
+            "retroactive trainer re-embeds everything: protection "
+            + ", ".join(
+                f"{r.protection_rate:.2f} (round {r.round}, `{r.trainer_model}`)" for r in after
+            )
+            + ". "
+        )
+    else:
+        text += "The timeline never offers a newer model. "
+    if trainer_wins_from(rounds, new_round):
+        switched = any(r.user_attack != r1.user_attack for r in after)
+        text += (
+            "**The retroactive trainer wins every round after the newer model appears**"
+            + (", even after the user switches to newer attacks" if switched else "")
+            + ": the pictures posted in the early rounds stay in the gallery, protected "
+            "against a model nobody uses any more."
+        )
+    else:
+        lost = [r.round for r in after if r.winner == "user"]
+        text += (
+            "**The retroactive trainer does NOT win every round after the newer model "
+            f"appears in this run** (the user wins round(s) {lost}): the finding of the "
+            "paper does not reproduce here."
+        )
+    static_wins = [r.round for r in static_rounds if r.winner == "user"]
+    return text + (
+        f" For comparison, a trainer that never updates its model loses "
+        f"{len(static_wins)} of {len(static_rounds)} rounds (rounds {static_wins})."
+    )
