@@ -82,9 +82,11 @@ def notebook_name() -> str:
     )
 
 
-def start(profile: str | None, seed: int, quiet: bool = False) -> Session:
-    """Validate parameters, seed everything, pick the device, set the plot style."""
-    name = notebook_name()
+def start(profile: str | None, seed: int, quiet: bool = False, name: str | None = None) -> Session:
+    """Validate parameters, seed everything, pick the device, set the plot style.
+
+    `name` defaults to the notebook's (see `notebook_name`)."""
+    name = name or notebook_name()
     profile = check_profile(profile)
     seed_everything(seed)
     set_threads()

@@ -55,7 +55,7 @@ def _describe(r: Recipe) -> str:
     return f"{r.arch}{list(r.widths)} {r.loss} loss, {r.augment} augmentation, {r.steps} steps"
 
 
-def _entry(
+def entry(
     name: str,
     era: int,
     year: int,
@@ -70,7 +70,7 @@ def _entry(
 QUICK_ZOO: dict[str, ZooEntry] = {
     e.info.name: e
     for e in [
-        _entry(
+        entry(
             "era1_softmax",
             1,
             2015,
@@ -78,7 +78,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "WebFace-era CNN (the Fawkes v0.3 surrogate)",
             "plain softmax classifier on the public identities",
         ),
-        _entry(
+        entry(
             "era1_softmax_seed2",
             1,
             2015,
@@ -86,7 +86,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "seed control: the era-1 recipe with another seed",
             "tells 'a newer technique' apart from 'any other model'",
         ),
-        _entry(
+        entry(
             "era2_cosface",
             2,
             2018,
@@ -94,7 +94,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "FaceNet/VGGFace2-era model (a Fawkes v1.0 surrogate)",
             "large-margin cosine loss",
         ),
-        _entry(
+        entry(
             "era3_arcface",
             3,
             2019,
@@ -102,7 +102,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "ArcFace-era ResNet (a Fawkes v1.0 surrogate)",
             "residual architecture, additive angular margin",
         ),
-        _entry(
+        entry(
             "era4_robust_aug",
             4,
             2021,
@@ -110,7 +110,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "MagFace-era model trained with heavy augmentation",
             "noise, blur, colour and geometric augmentation",
         ),
-        _entry(
+        entry(
             "generic_ssl",
             5,
             2021,
@@ -118,7 +118,7 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "zero-shot CLIP: a generic model trained without identity labels",
             "SimCLR contrastive learning on unlabelled pictures",
         ),
-        _entry(
+        entry(
             "generic_tuned",
             6,
             2022,

