@@ -103,6 +103,7 @@ def _print_table(result) -> None:
     t = result.table
     cols = [
         "recogniser",
+        "trained_on",
         "protection_rate",
         "n_probes",
         "ci_low",
@@ -119,6 +120,7 @@ def _print_table(result) -> None:
                 "protection_rate": "protection",
                 "n_probes": "test photos",
                 "unprotected_error": "unprotected",
+                "trained_on": "trained on",
             }
         ).to_string(index=False)
     )

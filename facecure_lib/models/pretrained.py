@@ -66,6 +66,7 @@ def _info(
         recipe=recipe,
         stands_for=stands_for,
         notes=notes,
+        real=True,
     )
 
 

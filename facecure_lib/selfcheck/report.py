@@ -98,9 +98,12 @@ def limits(r: CheckResult) -> list[str]:
     )
     if r.profile == "quick":
         out.append(
-            "Quick profile: the other identities are generated faces and the recognisers "
-            "are small models trained in minutes; they stand in for real systems. For "
-            "real photos use the paper profile (pretrained models, LFW)."
+            "Quick profile: the other identities are generated faces. Recognisers marked "
+            "'generated faces' are small models this package trained in minutes on synthetic "
+            "people: a result on them shows how the cloak behaves against a model that never "
+            "saw a real face, not how a real system treats your photos. Recognisers marked "
+            "'real pictures' (dlib-resnet, a 2017 model trained on about 3 million real faces) "
+            "are real pretrained systems. For more of them use the paper profile."
         )
     else:
         out.append(
@@ -150,15 +153,16 @@ def markdown(r: CheckResult, figure: str | None) -> str:
         "",
         "## Protection per recogniser (oldest to newest)",
         "",
-        "| recogniser | year | stands for | protection | test photos | 95% interval | "
-        "unprotected | others recognised | outcome |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| recogniser | year | trained on | stands for | protection | test photos | "
+        "95% interval | unprotected | others recognised | outcome |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for _, row in t.iterrows():
         year = "—" if row["year"] is None or pd.isna(row["year"]) else str(int(row["year"]))
         note = f" ({row['role']})" if row["role"] else ""
         lines.append(
-            f"| {row['recogniser']} | {year} | {row['stands_for']}{note} | "
+            f"| {row['recogniser']} | {year} | {row.get('trained_on', '')} | "
+            f"{row['stands_for']}{note} | "
             f"{_pct(row['protection_rate'])} | {row['n_probes']} | "
             f"{_pct(row['ci_low'])}–{_pct(row['ci_high'])} | "
             f"{_pct(row['unprotected_error'])} | {_pct(row['others_accuracy'])} | "

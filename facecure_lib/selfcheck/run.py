@@ -202,9 +202,9 @@ def model_meta(name: str) -> dict:
 
     try:
         i = info(name)
-        return {"year": i.year, "stands_for": i.stands_for}
+        return {"year": i.year, "stands_for": i.stands_for, "trained_on": i.trained_on}
     except ValueError:
-        return {"year": None, "stands_for": ""}
+        return {"year": None, "stands_for": "", "trained_on": "unknown"}
 
 
 def score_row(
@@ -228,6 +228,7 @@ def score_row(
         "recogniser": name,
         "year": meta.get("year"),
         "stands_for": meta.get("stands_for", ""),
+        "trained_on": meta.get("trained_on", "unknown"),
         "protection_rate": rate,
         "missed": k,
         "n_probes": n,
@@ -269,7 +270,8 @@ def score_recognisers(
                 posted.gallery_cloaked,
                 device,
                 "adaptively robust (trained on cloaked pictures)",
-                {"year": None, "stands_for": "the paper's adaptive trainer (§3.3)"},
+                {"year": None, "stands_for": "the paper's adaptive trainer (§3.3)",
+                 "trained_on": "generated faces, then cloaked pictures (this package)"},
             )
         )
     else:
