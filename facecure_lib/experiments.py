@@ -34,11 +34,18 @@ def load_surrogates(
     ]
 
 
-def target_pool(scenario: Scenario, per_identity: int = 4) -> dict[int, torch.Tensor]:
-    """Candidate target identities for Fawkes v0.3: a few pictures of each public identity."""
+TARGET_CANDIDATES = 100  # Fawkes ships a set of candidate target identities with the tool
+
+
+def target_pool(
+    scenario: Scenario, per_identity: int = 4, candidates: int = TARGET_CANDIDATES
+) -> dict[int, torch.Tensor]:
+    """Candidate target identities for Fawkes v0.3: a few pictures of each of the first
+    `candidates` identities of the attacker's pool (the tool's own set of people)."""
+    pool = scenario.pool("attacker")
     return {
-        int(i): scenario.ds.float_images(scenario.ds.indices_of(i)[:per_identity])
-        for i in scenario.public
+        i: pool.float_images(pool.indices_of(i)[:per_identity])
+        for i in range(min(candidates, pool.n_identities))
     }
 
 

@@ -21,13 +21,21 @@ DETECTOR_BACKBONES = ("efficientnet_lite0", "mobilenet_v2", "tiny_cnn")
 
 @dataclass(frozen=True)
 class Sizes:
-    """Default sizes of the faces and the recognition protocol."""
+    """Default sizes of the faces and the recognition protocol.
+
+    Quick profile: `n_identities` generated private identities of `pictures_per_identity`
+    pictures are enrolled; each public pool (the trainer's and the attacks') holds
+    `pool_identities` generated identities of `pool_pictures` pictures. `appearance` scales
+    the per-picture appearance changes of generated faces (see `data.generate`).
+    """
 
     image_size: int
     n_identities: int
     pictures_per_identity: int
-    n_public: int
     n_attackers: int
+    pool_identities: int = 0
+    pool_pictures: int = 0
+    appearance: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -168,7 +176,13 @@ class Profile:
 QUICK = Profile(
     name="quick",
     sizes=Sizes(
-        image_size=64, n_identities=150, pictures_per_identity=20, n_public=100, n_attackers=8
+        image_size=64,
+        n_identities=50,
+        pictures_per_identity=20,
+        n_attackers=16,
+        pool_identities=1000,
+        pool_pictures=10,
+        appearance=1.0,
     ),
     # Fawkes v0.3 aims at the era-1 model, Fawkes v1.0 at a later pair, LowKey at an
     # ensemble of the classic models (DESIGN §3, scaled).
@@ -206,9 +220,7 @@ QUICK = Profile(
 
 PAPER = Profile(
     name="paper",
-    sizes=Sizes(
-        image_size=112, n_identities=530, pictures_per_identity=0, n_public=265, n_attackers=20
-    ),
+    sizes=Sizes(image_size=112, n_identities=530, pictures_per_identity=0, n_attackers=20),
     surrogates={
         "fawkes_v03": ("facenet-casia-webface",),
         "fawkes_v10": ("facenet-vggface2", "facenet-casia-webface"),

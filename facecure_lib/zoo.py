@@ -34,6 +34,7 @@ class ZooEntry:
     info: ExtractorInfo
     recipe: Recipe
     parent: str | None = None
+    pool: str = "trainer"  # whose identities it is trained on: the trainer's or the attacks'
 
 
 def _info(
@@ -170,7 +171,12 @@ def model_key(name: str, scenario: Scenario) -> dict:
     """Everything that determines a quick extractor's weights (recursively, its parent's)."""
     entry = QUICK_ZOO[name]
     parent = model_key(entry.parent, scenario) if entry.parent else None
-    return {"name": name, "recipe": entry.recipe.to_dict(), "parent": parent, **scenario.data_key()}
+    return {
+        "name": name,
+        "recipe": entry.recipe.to_dict(),
+        "parent": parent,
+        "pool": scenario.pool_key(entry.pool),
+    }
 
 
 def weights_key(name: str, scenario: Scenario) -> str:
@@ -216,10 +222,11 @@ def load_extractor(
         model.load_state_dict(parent.state_dict())
         for p in model.parameters():
             p.requires_grad_(True)
+    pool = scenario.pool(entry.pool)
     fit(
         model,
-        scenario.public_images,
-        scenario.public_labels,
+        pool.images,
+        pool.labels,
         entry.recipe,
         device,
         progress,

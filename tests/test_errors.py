@@ -24,8 +24,10 @@ def test_negative_or_tiny_sizes(kw, tmp_cache):
 
 
 def test_public_count_out_of_range(tmp_cache):
+    from .helpers import colour_dataset
+
     with pytest.raises(ValueError, match="n_public must be between"):
-        load_scenario("quick", n_identities=6, pictures_per_identity=3, n_public=6, progress=False)
+        load_scenario("quick", dataset=colour_dataset(6, 4), n_public=6, progress=False)
 
 
 def test_paper_profile_without_data_says_what_to_do():

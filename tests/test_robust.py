@@ -58,14 +58,19 @@ def test_public_subset_is_seeded_and_public(tmp_cache):
     a = robust.public_subset(sc, 0, 4, 3)
     assert a.keys() == robust.public_subset(sc, 0, 4, 3).keys()
     assert all(torch.equal(a[k], robust.public_subset(sc, 0, 4, 3)[k]) for k in a)
-    assert len(a) == 4 and set(a) <= set(sc.public)
-    assert all(len(v) == 3 and bool((sc.ds.labels[v] == k).all()) for k, v in a.items())
+    pool = sc.pool("trainer")
+    assert len(a) == 4 and set(a) <= set(range(pool.n_identities))
+    assert all(len(v) == 3 and bool((pool.labels[v] == k).all()) for k, v in a.items())
     b = robust.public_subset(sc, 1, 4, 3)
     assert any(k not in b or not torch.equal(a[k], b[k]) for k in a)  # another attack, other subset
-    every = robust.public_subset(sc, 0, 100, 3)
-    assert len(every) == len(sc.public)
+    assert len(robust.public_subset(sc, 0, 100, 3)) == pool.n_identities
+    # with real data both pools are the public identities: no target left once all are cloaked
+    real = load_scenario(
+        "quick", 0, dataset=colour_dataset(10, 6), n_public=5, n_attackers=1, progress=False
+    )
+    every = robust.public_subset(real, 0, 100, 3)
     with pytest.raises(ValueError, match="outside"):  # no target left for the targeted attack
-        robust.cloak_public("fawkes_v03", sc, every, [mean_colour_extractor()])
+        robust.cloak_public("fawkes_v03", real, every, [mean_colour_extractor()])
 
 
 def test_evaluate_attacks_known_answers():

@@ -92,16 +92,15 @@ def detection_users(
     n_test: int = 20,
     seed: int = 0,
 ) -> tuple[list[int], list[int]]:
-    """User-disjoint split: training users among the trainer's public identities, held-out
-    users among the private ones (the people who might cloak). Seeded; sizes are capped."""
+    """User-disjoint split: training users among the trainer's public identities (numbers of
+    its pool), held-out users among the private ones (the people who might cloak): two sets
+    of different people by construction. Seeded; sizes are capped."""
     rng = np.random.default_rng(seed)
     pub, priv = np.asarray(sorted(public)), np.asarray(sorted(private))
     if len(pub) == 0 or len(priv) == 0:
         raise ValueError("need at least one public and one private identity")
     train = rng.choice(pub, size=min(n_train, len(pub)), replace=False)
     test = rng.choice(priv, size=min(n_test, len(priv)), replace=False)
-    if set(train.tolist()) & set(test.tolist()):
-        raise ValueError("public and private identities overlap")
     return sorted(train.tolist()), sorted(test.tolist())
 
 
@@ -308,8 +307,8 @@ def get_detector(
     if det is not None:  # a hit skips cloaking the training set
         return det
     train = detection_set(
-        scenario.ds,
-        train_users,
+        scenario.pool_part("trainer", train_users),
+        list(range(len(train_users))),
         attack,
         surrogates,
         mode,
@@ -361,7 +360,7 @@ def detector_config(
         "users": scenario_users(scenario, sizes, seed)[0],
         "pictures_per_user": sizes.pictures_per_user,
         "recipe": recipe.to_dict(),
-        "data": scenario.ds.fingerprint(),
+        "data": {"pool": scenario.pool_key("trainer"), "enrolled": scenario.ds.fingerprint()},
         "surrogates": list(surrogate_keys),
         "seed": seed,
         "profile": scenario.profile,
@@ -376,9 +375,8 @@ def scenario_users(
     """(training users, held-out users) of a scenario's detection experiment."""
     sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
-    return detection_users(
-        scenario.public, scenario.private, sizes.n_train_users, sizes.n_test_users, seed
-    )
+    public = list(range(scenario.pool_size("trainer")))
+    return detection_users(public, scenario.private, sizes.n_train_users, sizes.n_test_users, seed)
 
 
 # --------------------------------------------------------------------------- tables 2 and 3

@@ -37,18 +37,20 @@ ROBUST_VERSION = 2
 def public_subset(
     scenario: Scenario, attack_index: int, n_identities: int, per_identity: int, seed: int = 0
 ) -> dict[int, torch.Tensor]:
-    """A seeded choice of public identities and of their pictures: {identity: dataset indices}.
+    """A seeded choice of the trainer's pool identities and of their pictures:
+    {identity: indices into `scenario.pool("trainer")`}.
 
     Each attack (its index in the config) gets its own subset, so that together the attacks
     cover more of the trainer's identities.
     """
     rng = np.random.default_rng([seed, attack_index, 17])
-    public = np.asarray(scenario.public)
+    pool = scenario.pool("trainer")
+    public = np.arange(pool.n_identities)
     k = min(n_identities, len(public))
     chosen = sorted(rng.choice(public, size=k, replace=False).tolist())
     out = {}
     for ident in chosen:
-        idx = scenario.ds.indices_of(ident).numpy()
+        idx = pool.indices_of(ident).numpy()
         out[int(ident)] = torch.as_tensor(np.sort(rng.permutation(idx)[:per_identity]))
     return out
 
@@ -70,7 +72,7 @@ def cloak_public(
     identity is pushed toward itself. One call per identity would follow Fawkes' one target
     per folder more closely but costs several times more on a CPU. Cached by `attacks.cloak`.
     """
-    ds = scenario.ds
+    ds = scenario.pool("trainer")
     idents = list(subset)
     pics = torch.cat([ds.float_images(subset[i]) for i in idents])
     pool = None
@@ -150,7 +152,7 @@ def example_cloaks(
         cloaked = cloak_public(
             attack, scenario, one, surrogates, config.mode_of(attack), config.seed, progress=False
         )[ident]
-        out[attack] = (scenario.ds.float_images(one[ident])[0], cloaked[0])
+        out[attack] = (scenario.pool("trainer").float_images(one[ident])[0], cloaked[0])
     return out
 
 
@@ -164,12 +166,11 @@ def robust_training_set(
 
     Returns (uint8 images, labels, info) where info counts the cloaked pictures per attack.
     """
-    remap = {ident: i for i, ident in enumerate(scenario.public)}
     cl_imgs, cl_labels, info = [], [], {}
     for attack, cloaks in trainer_cloaks(scenario, config, device, progress).items():
         for ident, (_, pics) in cloaks.items():
             cl_imgs.append(to_uint8(pics))
-            cl_labels.append(torch.full((len(pics),), remap[ident], dtype=torch.long))
+            cl_labels.append(torch.full((len(pics),), ident, dtype=torch.long))
         info[attack] = {
             "identities": len(cloaks),
             "pictures": int(sum(len(p) for _, p in cloaks.values())),
@@ -210,7 +211,8 @@ def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dic
         "surrogates": surrogates,
         "attacks": attacks,
         "profile": scenario.profile,
-        **scenario.data_key(),
+        "pool": scenario.pool_key("trainer"),
+        "enrolled": scenario.ds.fingerprint(),
     }
 
 

@@ -30,9 +30,11 @@ class Extractor(nn.Module):
         std: tuple[float, float, float] = (0.5, 0.5, 0.5),
         normalize: bool = True,
         cache_key: str | None = None,
+        antialias: bool = False,
     ) -> None:
         super().__init__()
         self.backbone = backbone
+        self.antialias = antialias
         self.name = name
         self.input_size = int(input_size)
         self.normalize = normalize
@@ -50,7 +52,7 @@ class Extractor(nn.Module):
                 size=(self.input_size, self.input_size),
                 mode="bilinear",
                 align_corners=False,
-                antialias=False,
+                antialias=self.antialias,
             )
         return (x - self.mean) / self.std
 

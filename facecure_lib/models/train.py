@@ -16,7 +16,7 @@ from .base import Extractor
 from .nets import build_backbone
 
 LOSSES = ("softmax", "cosface", "arcface", "simclr")
-AUGMENTS = ("light", "heavy", "noise_blur")
+AUGMENTS = ("light", "heavy", "noise_blur", "robust")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Recipe:
     margin: float = 0.3
     scale: float = 16.0
     temperature: float = 0.2
+    antialias: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -57,13 +58,19 @@ def new_extractor(recipe: Recipe, name: str, cache_key: str | None = None) -> Ex
     """An untrained extractor built from a recipe."""
     torch.manual_seed(recipe.seed)
     backbone = build_backbone(recipe.arch, recipe.widths, recipe.embedding_dim)
-    return Extractor(backbone, name=name, input_size=recipe.input_size, cache_key=cache_key)
+    return Extractor(
+        backbone,
+        name=name,
+        input_size=recipe.input_size,
+        cache_key=cache_key,
+        antialias=recipe.antialias,
+    )
 
 
 def augment(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
     """Batched augmentation of float pictures in [0, 1]: flips, shifts and, by kind, more."""
     n = x.shape[0]
-    heavy = kind in ("heavy", "noise_blur")
+    heavy = kind in ("heavy", "noise_blur", "robust")
     scale = 1 + (0.15 if heavy else 0.05) * (2 * torch.rand(n, generator=g) - 1)
     shift = (0.12 if heavy else 0.08) * (2 * torch.rand(n, 2, generator=g) - 1)
     angle = (0.2 if heavy else 0.0) * (2 * torch.rand(n, generator=g) - 1)
@@ -87,14 +94,11 @@ def augment(x: torch.Tensor, kind: str, g: torch.Generator) -> torch.Tensor:
         sig = 1.2 * torch.rand(n, generator=g)
         x = gaussian_blur(x, sig)
         x = x + 0.04 * torch.rand(n, 1, 1, 1, generator=g) * torch.randn(x.shape, generator=g)
+    if kind == "robust":  # stronger blur and sensor noise, and colour jitter per channel
+        x = x * (1 + 0.1 * (2 * torch.rand(n, 3, 1, 1, generator=g) - 1))
+        x = gaussian_blur(x, 1.5 * torch.rand(n, generator=g))
+        x = x + 0.08 * torch.rand(n, 1, 1, 1, generator=g) * torch.randn(x.shape, generator=g)
     return x.clamp(0, 1)
-
-
-def _blur(x: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """Per-picture Gaussian blur with a 5x5 kernel."""
-    from ..data.generate import _gaussian_blur
-
-    return _gaussian_blur(x, sigma)
 
 
 class _MarginHead(nn.Module):

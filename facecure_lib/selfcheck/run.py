@@ -270,8 +270,11 @@ def score_recognisers(
                 posted.gallery_cloaked,
                 device,
                 "adaptively robust (trained on cloaked pictures)",
-                {"year": None, "stands_for": "the paper's adaptive trainer (§3.3)",
-                 "trained_on": "generated faces, then cloaked pictures (this package)"},
+                {
+                    "year": None,
+                    "stands_for": "the paper's adaptive trainer (§3.3)",
+                    "trained_on": "generated faces, then cloaked pictures (this package)",
+                },
             )
         )
     else:
