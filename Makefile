@@ -4,12 +4,13 @@ PY      := $(VENV)/bin/python
 PROFILE ?= quick
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml binder/requirements.txt 2>/dev/null | sha256sum | cut -c1-12)
 
-.PHONY: setup run test unit lint format notebooks strip check-stripped student bench clean-cache help
+.PHONY: seeds setup run test unit lint format notebooks strip check-stripped student bench clean-cache help
 
 help:
 	@echo "make run    - set up, execute every notebook headless (PROFILE=$(PROFILE)), write output/ and results/"
 	@echo "make test   - set up, run the whole test suite (unit tests, papermill run of every notebook, nbval)"
 	@echo "make unit   - unit tests only (fast: no notebook, no training)"
+	@echo "make seeds  - run every notebook on SEED 0, 1 and 2 -> results/quick/seeds.json, output/SEEDS.md"
 	@echo "make notebooks - rebuild notebooks/*.ipynb from their sources notebooks/*.py"
 	@echo "make format - ruff format the library, tests, scripts and notebook sources"
 	@echo "make bench  - benchmarks -> benchmarks/RESULTS.md"
@@ -30,6 +31,9 @@ $(STAMP): pyproject.toml
 
 run: setup
 	$(PY) -m facecure_lib.run_all --profile $(PROFILE)
+
+seeds: setup
+	$(PY) -m facecure_lib.run_all --profile $(PROFILE) --seeds 0 1 2
 
 # Stage 1: unit tests, then every notebook once with papermill (its results file checked).
 # Stage 2: nbval runs the student versions (every exercise left undone) and compares their

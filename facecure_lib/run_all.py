@@ -124,15 +124,89 @@ def write_summary(profile: str, timings: dict[str, float], path: Path) -> str:
     lines += [f"| {k} | {v:.0f} |" for k, v in timings.items()]
     lines += ["", "| notebook | finding | ours | paper |", "|---|---|---|---|"]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in summary_rows(profile)]
+    seeds = results_dir(profile) / "seeds.json"
+    if seeds.exists():
+        table = json.loads(seeds.read_text())
+        lines += [
+            "",
+            f"## On how many seeds each finding holds (`make seeds`: "
+            f"{', '.join(map(str, table['seeds']))})",
+            *seeds_markdown(table),
+        ]
+    else:
+        lines += ["", "Run `make seeds` to see on how many seeds (0, 1, 2) each finding holds."]
     text = "\n".join(lines) + "\n"
     atomic_write_text(path, text)
     return text
+
+
+def load_results(folder: Path) -> dict[str, dict]:
+    """{notebook stem: results} of the results files in a folder."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted(folder.glob("[0-9][0-9]_*.json"))}
+
+
+def seeds_table(by_seed: dict[int, dict[str, dict]]) -> dict:
+    """The contents of seeds.json: {"seeds": [...], "findings": {name: {seed: {"holds",
+    "value"}}}} for every finding measured on some seed."""
+    from .findings import evaluate
+
+    findings: dict[str, dict] = {}
+    for seed, results in by_seed.items():
+        for name, f in evaluate(results).items():
+            findings.setdefault(name, {"claim": f["claim"], "notebook": f["notebook"], "seeds": {}})
+            findings[name]["seeds"][str(seed)] = {"holds": f["holds"], "value": f["value"]}
+    return {"seeds": sorted(by_seed), "findings": findings}
+
+
+def seeds_markdown(table: dict) -> list[str]:
+    """Markdown lines: each finding and on how many seeds it holds."""
+    lines = ["", "| finding | claim | holds on | per seed |", "|---|---|---|---|"]
+    for name, f in table["findings"].items():
+        per = f["seeds"]
+        n = sum(v["holds"] for v in per.values())
+        marks = ", ".join(f"{s}: {'yes' if v['holds'] else 'no'}" for s, v in per.items())
+        lines.append(f"| {name} | {f['claim']} | {n} of {len(per)} seeds | {marks} |")
+    return lines
+
+
+def run_seeds(profile: str, seeds: list[int], todo: list[Path], out: Path) -> int:
+    """Run the notebooks once per seed (results under results/seeds/seed_<k>/), then write
+    results/<profile>/seeds.json and the seeds table into output/SEEDS.md."""
+    by_seed, root = {}, project_root()
+    for seed in seeds:
+        folder = root / "results" / "seeds" / f"seed_{seed}"
+        os.environ["FACECURE_RESULTS"] = str(folder)
+        for nb in todo:
+            print(f"seed {seed}: running {nb.name} ...", flush=True)
+            run_notebook(nb, out / "notebooks" / f"seed_{seed}", {"PROFILE": profile, "SEED": seed})
+        by_seed[seed] = load_results(folder / profile)
+    os.environ.pop("FACECURE_RESULTS", None)
+    table = seeds_table(by_seed)
+    atomic_write_text(results_dir(profile) / "seeds.json", json.dumps(table, indent=1) + "\n")
+    text = (
+        "\n".join(
+            [
+                f"# Findings on seeds {', '.join(map(str, seeds))} ({profile} profile)",
+                *seeds_markdown(table),
+            ]
+        )
+        + "\n"
+    )
+    atomic_write_text(out / "SEEDS.md", text)
+    print(text)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="quick")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--seeds",
+        type=int,
+        nargs="*",
+        help="run the whole suite once per seed and tabulate the findings",
+    )
     ap.add_argument("--only", nargs="*", help="notebook stems or numbers to run (default: all)")
     ap.add_argument("--out", default=None, help="output folder (default: output/)")
     args = ap.parse_args(argv)
@@ -146,6 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     if not todo:
         print("no notebook matched", file=sys.stderr)
         return 2
+    if args.seeds:
+        return run_seeds(profile, args.seeds, todo, out)
     timings = {}
     for nb in todo:
         print(f"running {nb.name} ...", flush=True)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -155,11 +154,38 @@ def timeline_table(
     return pd.DataFrame(rows)
 
 
+def excess_interval(
+    per_user: Sequence[float], clean_error: float, seed: int = 0, level: float = 0.95
+) -> tuple[float, float]:
+    """Bootstrap interval (percentile, over attacking users) of the excess protection: the mean
+    of the users' protection rates minus the model's clean error."""
+    from scipy.stats import bootstrap
+
+    x = np.asarray(per_user, dtype=float)
+    if len(x) < 2 or np.all(x == x[0]):
+        m = float(x.mean()) - clean_error if len(x) else float("nan")
+        return m, m
+    res = bootstrap(
+        (x,),
+        np.mean,
+        confidence_level=level,
+        n_resamples=2000,
+        random_state=np.random.default_rng(seed),
+        method="percentile",
+    )
+    ci = res.confidence_interval
+    return float(ci.low) - clean_error, float(ci.high) - clean_error
+
+
 def timeline_records(
-    results: Mapping[str, Mapping[str, ProtectionResult]], infos: Mapping[str, object]
+    results: Mapping[str, Mapping[str, ProtectionResult]],
+    infos: Mapping[str, object],
+    seen_by: Mapping[str, Sequence[str]] | None = None,
 ) -> list[dict]:
-    """The results-file form: [{model, era, year, clean_accuracy, protection_rate: {attack: mean},
-    excess_protection: {attack: ...}, protection_rate_per_user: {attack: [...]}}]."""
+    """The results-file form, one record per model: its era and year, which attacks used it as
+    a surrogate (`seen_by`), clean error, and per attack the protection rate, the excess
+    protection (protection minus clean error) with a bootstrap interval over users, and the
+    per-user rates."""
     out = []
     for m, per_attack in results.items():
         any_r = next(iter(per_attack.values()))
@@ -170,11 +196,17 @@ def timeline_records(
                 "era": getattr(info, "era", None),
                 "year": getattr(info, "year", None),
                 "stands_for": getattr(info, "stands_for", ""),
+                "trained_on": getattr(info, "trained_on", ""),
+                "seen_by": sorted((seen_by or {}).get(m, [])),
                 "clean_accuracy": any_r.clean_accuracy,
                 "clean_error": any_r.clean_error,
                 "protection_rate": {a: r.mean for a, r in per_attack.items()},
                 "excess_protection": {
                     a: excess_protection(r.mean, r.clean_error) for a, r in per_attack.items()
+                },
+                "excess_interval": {
+                    a: list(excess_interval(list(r.per_user.values()), r.clean_error))
+                    for a, r in per_attack.items()
                 },
                 "protection_rate_per_user": {
                     a: list(r.per_user.values()) for a, r in per_attack.items()
@@ -184,76 +216,45 @@ def timeline_records(
     return out
 
 
-@dataclass(frozen=True)
-class Attribution:
-    """Why protection fell for one attack: a newer technique, or merely another model.
-
-    All three numbers are protection minus clean error: on the attack's own (white-box)
-    surrogates, on the *other old* models (same era or older, not surrogates; the seed control
-    is one of them), and averaged over the later, non-surrogate models of the timeline.
-    """
-
-    attack: str
-    own: float
-    other_old: float
-    newer: float
-    verdict: str  # "newer technique", "any other model", "both", "no drop"
-
-    def sentence(self) -> str:
-        o, c, n = self.own, self.other_old, self.newer
-        return {
-            "no drop": f"{self.attack}: later models do not remove the protection (excess {o:.2f} "
-            f"on its surrogates, {n:.2f} on later models; {c:.2f} on other old models): time "
-            "alone does not beat this attack here.",
-            "any other model": f"{self.attack}: other old models (the seed control among them) "
-            f"already remove the protection (excess {o:.2f} -> {c:.2f}) and later models do no "
-            f"better ({n:.2f}): the data supports 'any other model', not 'a newer technique'.",
-            "newer technique": f"{self.attack}: other old models keep the protection (excess "
-            f"{c:.2f}) but later models remove it ({n:.2f}): the data supports 'a newer "
-            "technique'.",
-            "both": f"{self.attack}: other old models remove part of the protection (excess "
-            f"{o:.2f} -> {c:.2f}) and later models remove more ({n:.2f}): both effects are "
-            "at work.",
-        }[self.verdict]
+def seen_by(surrogates: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """{model: the attacks that crafted their cloaks against it}."""
+    out: dict[str, list[str]] = {}
+    for attack, names in surrogates.items():
+        for n in names:
+            out.setdefault(n, []).append(attack)
+    return out
 
 
-def attribute_drop(
-    attack: str, own: float, other_old: float, newer: float, margin: float = 0.1
-) -> Attribution:
-    """Tell apart the drop in excess protection caused by another model of the same era (e.g.
-    another seed) and the one caused by time. `margin` is the difference treated as real."""
-    if own - newer <= margin:
-        verdict = "no drop"
-    elif other_old <= newer + margin:
-        verdict = "any other model"
-    elif own - other_old <= margin:
-        verdict = "newer technique"
-    else:
-        verdict = "both"
-    return Attribution(attack, float(own), float(other_old), float(newer), verdict)
+def contemporary_transfer(
+    records: Sequence[Mapping], contemporaries: Mapping[str, Sequence[str]]
+) -> dict[str, dict]:
+    """Per attack, the contemporary it transfers to best among the models of its surrogates'
+    era that it never saw: {attack: {"model", "excess_protection", "interval"}}."""
+    by_model = {r["model"]: r for r in records}
+    out = {}
+    for attack, names in contemporaries.items():
+        unseen = [n for n in names if n in by_model and attack not in by_model[n]["seen_by"]]
+        if not unseen:
+            continue
+        best = max(unseen, key=lambda n: by_model[n]["excess_protection"][attack])
+        out[attack] = {
+            "model": best,
+            "excess_protection": by_model[best]["excess_protection"][attack],
+            "interval": by_model[best]["excess_interval"][attack],
+        }
+    return out
 
 
-def attribution_inputs(
-    records: Sequence[Mapping],
-    seed_control: Mapping | None,
-    attack: str,
-    surrogates: Sequence[str],
-    key: str = "excess_protection",
-) -> tuple[float, float, float]:
-    """(own, other_old, newer) for `attribute_drop` from timeline records (oldest first):
-    best over the attack's surrogates; mean over non-surrogate models up to the newest
-    surrogate's position plus the seed control; mean over the models after it."""
-    names = [r["model"] for r in records]
-    pos = [names.index(s) for s in surrogates if s in names]
-    if not pos:
-        raise ValueError(f"none of {list(surrogates)} is on the timeline")
-    own = max(records[i][key][attack] for i in pos)
-    old = [r[key][attack] for r in records[: max(pos) + 1] if r["model"] not in surrogates]
-    if seed_control is not None:
-        old.append(seed_control[key][attack])
-    newer = [r[key][attack] for r in records[max(pos) + 1 :]]
-    mean = lambda v: float(np.mean(v)) if v else float("nan")  # noqa: E731
-    return own, mean(old), mean(newer)
+def newest_block(records: Sequence[Mapping], newest: str) -> dict:
+    """The newest model of the timeline: {"model", "excess_protection": {attack: x},
+    "interval": {attack: [lo, hi]}, "clean_error"}."""
+    r = next(r for r in records if r["model"] == newest)
+    return {
+        "model": newest,
+        "excess_protection": dict(r["excess_protection"]),
+        "interval": dict(r["excess_interval"]),
+        "clean_error": r["clean_error"],
+    }
 
 
 def unprotected_curve(

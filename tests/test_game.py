@@ -215,3 +215,20 @@ def test_exercise_checks_pass_solutions_and_catch_mistakes():
         )
     with pytest.raises(NotImplementedError):
         nb01.check_retroactive(lambda r, t: (_ for _ in ()).throw(NotImplementedError("todo")))
+
+
+def test_oracle_measures_independently_of_the_attacks():
+    """The oracle's DSSIM comes from scikit-image, not from the code the attacks clamp with:
+    it agrees with the library's to within its tolerance, and flags a cloak that is over
+    budget by more than that."""
+    from facecure_lib.attacks import dssim
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(4, 3, 32, 32, generator=g)
+    y = (x + 0.03 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    ours = dssim(x, y).numpy()
+    theirs = oracle.independent_dssim(x, y)
+    assert abs(theirs - ours).max() <= oracle.DSSIM_REL_TOL * ours.max()
+    assert oracle.oracle_check(x, y, float(ours.max()) * 1.001, None).passed
+    assert not oracle.oracle_check(x, y, float(ours.max()) * 0.9, None).passed
+    assert not oracle.oracle_check(x, y, None, 0.01).passed

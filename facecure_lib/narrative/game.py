@@ -75,3 +75,36 @@ def dynamic_game(
         f" For comparison, a trainer that never updates its model loses "
         f"{len(static_wins)} of {len(static_rounds)} rounds (rounds {static_wins})."
     )
+
+
+def newer_or_another(
+    newest: RoundResult, control: RoundResult, control_error: float, newest_error: float
+) -> tuple[str, bool]:
+    """Is the retroactive trainer's win due to a *newer* model, or would any other model of
+    the first era have done? `control` is the same game with the trainer switching to a
+    same-era model (the seed control) instead of newer ones; errors are clean errors."""
+    newer_wins = newest.winner == "trainer"
+    control_holds = control.winner == "user"
+    holds = newer_wins and control_holds
+    text = (
+        f"**Newer, or just another model?** In the last round the retroactive trainer's "
+        f"newest model `{newest.trainer_model}` leaves the user a protection rate of "
+        f"{newest.protection_rate:.2f} (clean error {newest_error:.2f}). A trainer who "
+        f"instead re-embeds everything with another model of the first era, "
+        f"`{control.trainer_model}` (the same recipe, trained with another seed), leaves "
+        f"{control.protection_rate:.2f} (clean error {control_error:.2f}). "
+    )
+    if holds:
+        text += (
+            "The cloak survives a same-era model but not the newer one: the trainer wins "
+            "because it waited for a *newer* model, not because it changed models."
+        )
+    elif newer_wins:
+        text += (
+            "The same-era model already removes the protection: here the win does not "
+            "need a newer model, any other model would do — the paper's point about time "
+            "is not what this run shows."
+        )
+    else:
+        text += "The newest model does not win either: time did not beat the cloak here."
+    return text, holds

@@ -107,3 +107,51 @@ def interpolation(
         + "."
     )
     return "\n".join(lines)
+
+
+def synthesis(
+    contemporary: Mapping[str, Mapping],
+    newest: Mapping,
+    transfer_floor: float = 0.30,
+    newest_ceiling: float = 0.15,
+) -> tuple[str, dict]:
+    """Notebook 04's conclusion: for each attack, does a newer model beat a contemporary one
+    the attack never saw, and by how much? Returns the text and, per attack, whether the
+    paper's pattern holds (excess >= `transfer_floor` on a contemporary and <=
+    `newest_ceiling` on the newest model)."""
+    holds, lines = {}, []
+    for attack, c in contemporary.items():
+        new = newest["excess_protection"][attack]
+        lo, hi = newest["interval"][attack]
+        clo, chi = c["interval"]
+        holds[attack] = c["excess_protection"] >= transfer_floor and new <= newest_ceiling
+        gap = c["excess_protection"] - new
+        lines.append(
+            f"- **{attack}**: excess protection {c['excess_protection']:.2f} on the "
+            f"contemporary it never saw ({c['model']}, 95% interval over users {clo:.2f} to "
+            f"{chi:.2f}), {new:.2f} on the newest model {newest['model']} ({lo:.2f} to "
+            f"{hi:.2f}): newer beats contemporary by {gap:.2f}. "
+            + (
+                "The paper's pattern holds: the cloak protects against the models of its day "
+                "and fails on the newer one."
+                if holds[attack]
+                else "The paper's pattern does **not** hold here: "
+                + (
+                    "the cloak does not even protect against its contemporary"
+                    if c["excess_protection"] < transfer_floor
+                    else "the newest model has not left this cloak behind"
+                )
+                + "."
+            )
+        )
+    n = sum(holds.values())
+    head = (
+        f"**What time did.** For {n} of {len(holds)} attacks, waiting for a newer model "
+        "beat the cloak: "
+    )
+    head += (
+        "the trainer who only waits wins against every attack."
+        if n == len(holds)
+        else "the rest are listed below with what is missing."
+    )
+    return head + "\n\n" + "\n".join(lines), holds
