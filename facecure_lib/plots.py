@@ -263,61 +263,50 @@ def grouped_bars(
     return fig
 
 
-def plot_timeline(
-    records: Sequence[Mapping],
-    seed_control: Mapping | None = None,
-    surrogates: Mapping[str, Sequence[str]] | None = None,
-):
-    """Figs. 4-5 style: protection (left) and protection minus clean error (right) along the
-    timeline, one line per attack, clean error as reference; the seed control as hollow markers,
-    and each attack's own surrogates circled."""
-    import matplotlib.pyplot as plt
-
-    from .plots import PALETTE
-
+def plot_timeline(records: Sequence[Mapping], split: int = 0):
+    """Figs. 4-5 style: protection (left, with each model's clean error) and excess protection
+    with its 95% interval over users (right), one colour per attack, models in the order
+    given. The first `split` records are the attacks' own surrogates (drawn left of a
+    separator); a hollow marker means the attack crafted its cloaks against that model."""
     names = [r["model"] for r in records]
     attacks = list(records[0]["protection_rate"])
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4), sharey=False)
-    xs = np.arange(len(names))
-    for ax, key, title in (
-        (axes[0], "protection_rate", "protection rate"),
-        (axes[1], "excess_protection", "protection rate - clean error"),
-    ):
-        for a in attacks:
-            ys = [r[key][a] for r in records]
-            ax.plot(xs, ys, "-o", color=PALETTE.get(a), label=a)
-            for x, n in zip(xs, names):
-                if n in (surrogates or {}).get(a, ()):
-                    ax.plot(
-                        x,
-                        records[names.index(n)][key][a],
-                        "o",
-                        ms=13,
-                        mfc="none",
-                        color=PALETTE.get(a),
-                    )
-            if seed_control is not None:
-                ax.plot(-1, seed_control[key][a], "D", mfc="none", ms=8, color=PALETTE.get(a))
+    fig, axes = plt.subplots(1, 2, figsize=(12.5, 4.2))
+    xs = np.arange(len(names), dtype=float)
+    for ax, key in ((axes[0], "protection_rate"), (axes[1], "excess_protection")):
+        for j, a in enumerate(attacks):
+            off = (j - (len(attacks) - 1) / 2) * 0.12
+            ys = np.array([r[key][a] for r in records])
+            ax.plot(xs + off, ys, "-", color=PALETTE.get(a), lw=0.8, alpha=0.6)
+            for x, r, y in zip(xs, records, ys):
+                seen = a in r.get("seen_by", [])
+                kw = {"mfc": "white" if seen else PALETTE.get(a), "color": PALETTE.get(a)}
+                if key == "excess_protection" and "excess_interval" in r:
+                    lo, hi = r["excess_interval"][a]
+                    ax.errorbar(x + off, y, yerr=[[y - lo], [hi - y]], fmt="o", ms=6, lw=1,
+                                capsize=2, **kw)
+                else:
+                    ax.plot(x + off, y, "o", ms=6, **kw)
+            ax.plot([], [], "o", color=PALETTE.get(a), label=a)
         if key == "protection_rate":
-            ax.plot(
-                xs,
-                [r["clean_error"] for r in records],
-                "--",
-                color=PALETTE["clean"],
-                label="clean error",
-            )
-            if seed_control is not None:
-                ax.plot(-1, seed_control["clean_error"], "x", color=PALETTE["clean"])
-        ax.axhline(0, color="k", lw=0.5)
-        labels = (
-            [f"{seed_control['model']}\n(seed control)"] if seed_control is not None else []
-        ) + [f"{n}\n{r.get('year', '')}" for n, r in zip(names, records)]
-        ticks = ([-1] if seed_control is not None else []) + list(xs)
-        ax.set_xticks(ticks, labels, rotation=30, ha="right", fontsize=8)
-        ax.set_ylim(-0.25 if key != "protection_rate" else 0, 1.05)
-        ax.set_title(title)
-    axes[0].legend(fontsize=8)
-    axes[0].set_ylabel("error on the user's clean probes")
+            ax.plot(xs, [r["clean_error"] for r in records], "--", color=PALETTE["clean"],
+                    label="clean error")
+            ax.set_ylim(0, 1.05)
+            ax.set_ylabel("protection rate (error on the users' clean probes)")
+        else:
+            ax.axhline(0.30, ls=":", color="k", lw=0.8)
+            ax.axhline(0.15, ls="--", color="k", lw=0.8)
+            ax.axhline(0, color="k", lw=0.5)
+            ax.set_ylim(-0.3, 1.05)
+            ax.set_ylabel("excess protection (protection - clean error)")
+        if split:
+            ax.axvline(split - 0.5, color="#8C8C8C", lw=1)
+        ax.set_xticks(xs, [f"{n}\n{r.get('year', '')}" for n, r in zip(names, records)],
+                      rotation=35, ha="right", fontsize=8)
+    axes[0].plot([], [], "o", mfc="white", color="k", label="cloak crafted on it")
+    axes[0].legend(fontsize=8, loc="upper right")
+    axes[1].set_title("dotted 0.30: protects; dashed 0.15: left behind", fontsize=9)
+    if split:
+        axes[0].set_title("left of the line: the attacks' own surrogates", fontsize=9)
     fig.tight_layout()
     return fig
 

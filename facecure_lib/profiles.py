@@ -165,6 +165,8 @@ class Profile:
     detector: DetectorRecipe
     detection_sizes: DetectionSizes
     robust: RobustConfig = field(default_factory=RobustConfig)
+    # per attack: the trainer's models of its surrogates' era, which it never saw
+    contemporaries: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def surrogate_names(self, attack: str) -> list[str]:
         """The extractors an attack is crafted against in this profile."""

@@ -124,6 +124,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--appearance", type=float, default=1.0)
     ap.add_argument("--models", default=",".join(m for m in MODELS if m.startswith("t")))
+    ap.add_argument("--interp", default="",
+                    help="generic,tuned[,alpha...]: also score weight interpolations")
     ap.add_argument("--out", default="sweep.json")
     args = ap.parse_args()
     set_threads()
@@ -171,8 +173,19 @@ def main() -> None:
         cloaks[attack] = out
         print(f"cloaks {attack}: {time.perf_counter() - start:.0f} s", flush=True)
     rows = {}
-    for name in [*surrogates, *args.models.split(",")]:
-        model = surrogates.get(name) or train(name, args, pools)
+    candidates = {n: None for n in [*surrogates, *args.models.split(",")]}
+    if args.interp:
+        generic, tuned, *alphas = args.interp.split(",")
+        for a in alphas or ["0.5"]:
+            candidates[f"interp_{a}"] = (generic, tuned, float(a))
+    for name, spec in candidates.items():
+        if spec is not None:
+            from facecure_lib.interpolation import interpolated_extractor
+
+            model = interpolated_extractor(train(spec[0], args, pools), train(spec[1], args, pools),
+                                           spec[2])
+        else:
+            model = surrogates.get(name) or train(name, args, pools)
         row = {}
         for attack, c in cloaks.items():
             r = evaluate_protection(model, proto, c)
