@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .cache import artefact_path, config_hash, load_weights, save_tensors
+from .clip_tuning import TUNED_NAME
 from .config import get_device
 from .models.base import Extractor, ExtractorInfo
 from .models.dlib_resnet import DLIB_INFO, load_dlib_resnet
@@ -145,9 +146,10 @@ def registry(profile: str) -> dict[str, ExtractorInfo]:
     if profile == "quick":
         own = {n: e.info for n, e in QUICK_ZOO.items()}
     else:
+        from .clip_tuning import TUNED_INFO
         from .models.pretrained import PRETRAINED
 
-        own = {n: s.info for n, s in PRETRAINED.items()}
+        own = {n: s.info for n, s in PRETRAINED.items()} | {TUNED_INFO.name: TUNED_INFO}
     return {**own, **VENDORED}
 
 
@@ -199,10 +201,14 @@ def load_extractor(
     """Load (training it on a cache miss) the extractor `name`.
 
     Quick names need the `scenario` whose public identities they train on. Paper names load
-    pretrained weights (downloaded, or from `weights_path`).
+    pretrained weights (downloaded, or from `weights_path`; assets without a published hash
+    are trusted on first use, as registered); the paper's face-tuned CLIP is fine-tuned on
+    the scenario's trainer pool (`clip_tuning`, cached).
     """
     if name in VENDORED:
         return load_dlib_resnet(device or get_device())
+    if name == TUNED_NAME:
+        return _tuned_clip(scenario, device or get_device(), progress, weights_path)
     if name not in QUICK_ZOO:
         from .models.pretrained import load_pretrained
 
@@ -234,6 +240,29 @@ def load_extractor(
     )
     save_tensors(path, model.state_dict(), {"name": name, "key": model_key(name, scenario)})
     return freeze(model).to(device)
+
+
+def _tuned_clip(
+    scenario: Scenario | None, device: torch.device, progress: bool, weights_path: str | None
+) -> Extractor:
+    from .clip_tuning import fine_tune_clip
+    from .profiles import get_profile
+
+    if scenario is None:
+        raise ValueError(
+            f"{TUNED_NAME!r} is fine-tuned on a scenario's public identities: pass scenario="
+        )
+    pool = scenario.pool("trainer")
+    config = get_profile("paper").clip_tuning
+    pair = fine_tune_clip(
+        pool.images,
+        pool.labels,
+        config,
+        weights_path=weights_path,
+        device=device,
+        progress=progress,
+    )
+    return pair.tuned
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"
