@@ -168,3 +168,18 @@ ASSETS: dict[str, Asset] = {
         ),
     )
 }
+
+
+def readme_table() -> str:
+    """The README's table of what the paper profile downloads (a test keeps them equal)."""
+    rows = [
+        "| asset | file | size | licence | check | used by |",
+        "|---|---|---|---|---|---|",
+    ]
+    for a in ASSETS.values():
+        size = f"~{a.approx_mb} MB" if a.approx_mb else "?"
+        rows.append(
+            f"| `{a.name}` | [{a.file_name}]({a.url}) | {size} | {a.licence} | {a.check} "
+            f"| {a.used_by} |"
+        )
+    return "\n".join(rows)

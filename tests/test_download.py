@@ -224,6 +224,18 @@ def test_registry_is_well_formed():
         dl.fetch_asset("no-such-asset")
 
 
+def test_readme_table_is_the_registry():
+    from pathlib import Path
+
+    from facecure_lib.asset_registry import readme_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "## What the paper profile downloads" in readme
+    assert readme_table() in readme, "README's asset table is stale: paste readme_table()"
+    for asset in dl.ASSETS.values():
+        assert f"`{asset.name}`" in readme and asset.check in readme
+
+
 def test_torchvision_assets_match_torchvision():
     tv = pytest.importorskip("torchvision")
     urls = {a.url for a in dl.ASSETS.values()}
