@@ -115,6 +115,11 @@ def write_manifest(folder: str | os.PathLike) -> Path:
     return path
 
 
+def reset_announcements() -> None:
+    """Forget which assets were announced, so each warns again (tests, a new session)."""
+    _ANNOUNCED.clear()
+
+
 def announce(asset: Asset, mirror: Mirror, digest: str) -> None:
     """Warn once per asset and mirror that a mirror is used, and how its file compares."""
     key = (mirror.location, asset.name)

@@ -26,7 +26,7 @@ from PIL import Image
 
 from facecure_lib.asset_registry import ASSETS
 from facecure_lib.data.paper_data import DATASET_ENV
-from facecure_lib.mirror import MIRROR_ENV, write_manifest
+from facecure_lib.mirror import MIRROR_ENV, reset_announcements, write_manifest
 
 FACES = {"identities": 24, "pictures": 12, "size": 112}
 
@@ -143,6 +143,7 @@ def paper_mirror(standin_files, tmp_path, monkeypatch) -> Path:
     monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "cache"))
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     monkeypatch.setenv(DATASET_ENV, str(faces))
+    reset_announcements()  # each test sees the mirror warnings
     return mirror
 
 

@@ -20,7 +20,7 @@ BODY_SHA = hashlib.sha256(BODY).hexdigest()
 @pytest.fixture(autouse=True)
 def _cache(tmp_path, monkeypatch):
     monkeypatch.setenv("FACECURE_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(mr, "_ANNOUNCED", set())
+    mr.reset_announcements()
 
 
 @pytest.fixture()
