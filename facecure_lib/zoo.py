@@ -146,11 +146,19 @@ def registry(profile: str) -> dict[str, ExtractorInfo]:
     if profile == "quick":
         own = {n: e.info for n, e in QUICK_ZOO.items()}
     else:
-        from .clip_tuning import TUNED_INFO
         from .models.pretrained import PRETRAINED
 
-        own = {n: s.info for n, s in PRETRAINED.items()} | {TUNED_INFO.name: TUNED_INFO}
+        own = {n: s.info for n, s in PRETRAINED.items()}
     return {**own, **VENDORED}
+
+
+def derived() -> dict[str, ExtractorInfo]:
+    """Extractors the package derives from others on demand (the paper's face-tuned CLIP,
+    fine-tuned on a scenario's public identities): `info` and `load_extractor` know them,
+    `available` does not list them (loading one trains it)."""
+    from .clip_tuning import TUNED_INFO
+
+    return {TUNED_INFO.name: TUNED_INFO}
 
 
 def available(profile: str = "quick") -> list[str]:
@@ -160,12 +168,12 @@ def available(profile: str = "quick") -> list[str]:
 
 
 def info(name: str) -> ExtractorInfo:
-    """Metadata of a zoo entry (quick, paper or vendored)."""
-    for profile in ("quick", "paper"):
-        infos = registry(profile)
+    """Metadata of a zoo entry (quick, paper, vendored or derived)."""
+    for infos in (registry("quick"), registry("paper"), derived()):
         if name in infos:
             return infos[name]
     names = list(registry("quick")) + [n for n in registry("paper") if n not in VENDORED]
+    names += list(derived())
     raise ValueError(f"Unknown extractor {name!r}; valid: {', '.join(names)}")
 
 

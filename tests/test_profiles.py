@@ -14,7 +14,8 @@ def test_get_profile_validates_names():
 
 
 @pytest.mark.parametrize(
-    "profile, registry", [(QUICK, zoo.QUICK_ZOO), (PAPER, zoo.registry("paper"))]
+    "profile, registry",
+    [(QUICK, zoo.QUICK_ZOO), (PAPER, {**zoo.registry("paper"), **zoo.derived()})],
 )
 def test_every_named_model_exists(profile, registry):
     t = profile.timeline
@@ -51,6 +52,7 @@ def test_paper_timeline_is_unseen_and_ordered_by_year():
     assert years == sorted(years) and years[0] == 2017 and years[-1] >= 2022
     assert t.timeline == ("dlib-resnet", "arcface-r50-webface600k", *t.timeline[2:])
     assert t.generic in PRETRAINED and zoo.info(t.tuned).year >= zoo.info(t.generic).year
+    assert t.tuned in zoo.derived() and t.tuned not in zoo.available("paper")  # trains on load
     assert PAPER.clip_tuning is not None and QUICK.clip_tuning is None
     assert any("arcface" in zoo.info(n).recipe.lower() for n in t.timeline)  # a margin loss
 
