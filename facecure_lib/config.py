@@ -22,11 +22,12 @@ def in_colab() -> bool:
 
 
 def default_profile() -> str:
-    """`paper` in Colab, `quick` everywhere else; `FACECURE_PROFILE` overrides both."""
+    """`FACECURE_PROFILE` if set; else `paper` in Colab with a GPU; else `quick` (Colab
+    without a GPU, and everywhere else)."""
     env = os.environ.get("FACECURE_PROFILE")
     if env:
         return check_profile(env)
-    return "paper" if in_colab() else "quick"
+    return "paper" if in_colab() and torch.cuda.is_available() else "quick"
 
 
 def check_profile(name: str | None) -> str:

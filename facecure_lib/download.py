@@ -1,19 +1,19 @@
-"""sha256-pinned, atomic downloads for the paper profile (weights and data).
+"""sha256-checked, atomic downloads for the paper profile (weights and data).
 
 `download` streams a URL into a temporary file next to its destination, checks the size
-and the sha256, and only then renames it into place: a failed, truncated or tampered
+and the hash, and only then renames it into place: a failed, truncated or tampered
 download never leaves anything half-written in the cache. A file already present with
 the right hash is returned without touching the network. Offline, the call fails fast
 (short connect timeout) with a message naming the file, where it comes from, and the
 quick profile, which needs no download at all.
 
-Pinning. Every asset in `ASSETS` should carry the sha256 its publisher released. Where
-no published hash could be found (see `Asset.hash_source`), the asset has `sha256=None`
-and `download` refuses it unless `allow_unpinned=True`. Then it trusts the first copy
-it gets (trust on first use): the computed hash is recorded in `downloads/pins.json`
-in the cache and every later use is checked against that record, so a file that
-changes afterwards is caught, but the first copy is only as good as the connection
-it came over (HTTPS).
+How each registered file is checked (a published sha256, a published prefix, or trust on
+first use) is decided per asset in `facecure_lib.asset_registry`. Trust on first use: the
+sha256 of the first copy is written beside it, `<file>.tofu.json` (URL, sha256, date), and
+every later use is checked against that record, so a file that changes afterwards is
+caught; the first copy is only as good as the connection it came over (HTTPS).
+`FACECURE_MIRROR` (see `facecure_lib.mirror`) makes `fetch_asset` take every file from a
+local folder or server instead, checked against the mirror's own manifest.
 """
 
 from __future__ import annotations
@@ -23,108 +23,44 @@ import hashlib
 import http.client
 import json
 import os
+import shutil
 import socket
 import tempfile
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass
 from pathlib import Path
 
+from .asset_registry import ASSETS, QUICK_ALTERNATIVE, Asset, ChecksumError, DownloadError
 from .cache import atomic_write_text, file_sha256
 from .config import cache_dir
+from .mirror import MIRROR_ENV, Mirror, active_mirror, announce
 
-QUICK_ALTERNATIVE = "the quick profile (PROFILE='quick'), which needs no download"
+__all__ = [
+    "ASSETS",
+    "QUICK_ALTERNATIVE",
+    "Asset",
+    "ChecksumError",
+    "DownloadError",
+    "cached_asset",
+    "download",
+    "downloads_dir",
+    "fetch_asset",
+    "file_sha256",
+    "is_reachable",
+    "place_in_torch_hub",
+    "tofu_record",
+]
+
 USER_AGENT = "facecure-tutorials (+https://github.com/ftramer/FaceCure reproduction)"
 
 
-class DownloadError(RuntimeError):
-    """A file could not be downloaded (offline, HTTP error, truncated, bad checksum)."""
-
-
-class ChecksumError(DownloadError):
-    """A downloaded or cached file does not have the expected sha256."""
-
-
-@dataclass(frozen=True)
-class Asset:
-    """A file the paper profile may download."""
-
-    name: str
-    url: str
-    sha256: str | None
-    size: int | None
-    licence: str
-    used_by: str
-    hash_source: str
-    filename: str = ""
-
-    @property
-    def file_name(self) -> str:
-        return self.filename or self.url.rstrip("/").rsplit("/", 1)[-1]
-
-
-_FACENET = "https://github.com/timesler/facenet-pytorch/releases/download/v2.2.9/"
-_OPENAI_B32 = (
-    "https://openaipublic.azureedge.net/clip/models/"
-    "40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af/ViT-B-32.pt"
-)
-
-ASSETS: dict[str, Asset] = {
-    a.name: a
-    for a in (
-        Asset(
-            name="facenet-vggface2",
-            url=_FACENET + "20180402-114759-vggface2.pt",
-            sha256="281cebca8662831adb987a874bdcb36e73f5b1c6dc5ee5878f305e985625d99b",
-            size=None,
-            licence="MIT (facenet-pytorch port of davidsandberg/facenet 20180402-114759); "
-            "trained on VGGFace2 (research use)",
-            used_by="models.pretrained: 'facenet-vggface2' (the paper's 'FaceNet')",
-            hash_source="not published by facenet-pytorch; taken from public code that pins "
-            "this file and whose MTCNN and LPIPS pins match the wheel files "
-            "byte for byte; not re-checked against the file itself here",
-        ),
-        Asset(
-            name="facenet-casia-webface",
-            url=_FACENET + "20180408-102900-casia-webface.pt",
-            sha256=None,
-            size=None,
-            licence="MIT (facenet-pytorch port of davidsandberg/facenet 20180408-102900); "
-            "trained on CASIA-WebFace (research use)",
-            used_by="models.pretrained: 'facenet-casia-webface' (the paper's 'WebFace')",
-            hash_source="none found: trust on first use (allow_unpinned=True)",
-        ),
-        Asset(
-            name="clip-vit-b32-openai",
-            url=_OPENAI_B32,
-            sha256="40d365715913c9da98579312b702a82c18be219cc2a73407c4526f58eba950af",
-            size=None,
-            licence="MIT (openai/CLIP)",
-            used_by="models.pretrained: 'clip-vit-b32-openai' (zero-shot CLIP, App. B.3)",
-            hash_source="published by OpenAI in the URL path (openai/CLIP clip.py checks it)",
-        ),
-        Asset(
-            name="clip-vit-b16-laion2b",
-            url="https://huggingface.co/laion/CLIP-ViT-B-16-laion2B-s34B-b88K/resolve/main/"
-            "open_clip_pytorch_model.bin",
-            sha256=None,
-            size=None,
-            licence="MIT (LAION / open_clip)",
-            used_by="models.pretrained: 'clip-vit-b16-laion2b' (a 2022 CLIP, newer than the paper)",
-            hash_source="none found offline (the Hugging Face hub shows it as the LFS oid): "
-            "trust on first use (allow_unpinned=True)",
-            filename="CLIP-ViT-B-16-laion2B-s34B-b88K.bin",
-        ),
-    )
-}
-
-
-def downloads_dir() -> Path:
-    """Folder of downloaded files in the cache."""
+def downloads_dir(create: bool = True) -> Path:
+    """Folder of downloaded files in the cache (`mirror/` below it: copies from a mirror)."""
     path = cache_dir() / "downloads"
-    path.mkdir(parents=True, exist_ok=True)
+    if create:
+        path.mkdir(parents=True, exist_ok=True)
     return path
 
 
@@ -135,31 +71,60 @@ def _resolve_dest(dest_or_name: str | os.PathLike) -> Path:
     return downloads_dir() / dest
 
 
-def _pins_path() -> Path:
-    return downloads_dir() / "pins.json"
+def tofu_path(dest: Path) -> Path:
+    """Where the trust-on-first-use record of a file lives: beside it."""
+    return dest.with_name(dest.name + ".tofu.json")
 
 
-def _read_pins() -> dict:
+def tofu_record(dest: str | os.PathLike) -> dict | None:
+    """The trust-on-first-use record of a file ({url, sha256, first_used}), if any."""
     try:
-        return json.loads(_pins_path().read_text())
+        record = json.loads(tofu_path(Path(dest)).read_text())
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
-        return {}
+        return None
+    return record if isinstance(record, dict) and "sha256" in record else None
 
 
-def recorded_pin(url: str) -> str | None:
-    """The sha256 recorded on first use of an unpinned URL, if any."""
-    entry = _read_pins().get(url)
-    return entry.get("sha256") if isinstance(entry, dict) else None
-
-
-def _record_pin(url: str, digest: str, dest: Path) -> None:
-    pins = _read_pins()
-    pins[url] = {
+def _write_tofu(dest: Path, url: str, digest: str) -> None:
+    record = {
+        "url": url,
         "sha256": digest,
         "file": dest.name,
         "first_used": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "note": "trust on first use: no published sha256; later uses are checked against this",
     }
-    atomic_write_text(_pins_path(), json.dumps(pins, indent=1, sort_keys=True))
+    atomic_write_text(tofu_path(dest), json.dumps(record, indent=1))
+
+
+def _check_prefix(digest: str, prefix: str | None, what: str, where: str) -> None:
+    if prefix and not digest.startswith(prefix.lower()):
+        raise ChecksumError(
+            f"{what}: {where} has sha256 {digest}, which does not start with the published "
+            f"prefix {prefix}. It is a different or damaged file; it was not used."
+        )
+
+
+def _check_cached(
+    dest: Path, url: str, expected: str | None, prefix: str | None, what: str
+) -> Path:
+    """Return a file already at `dest` if it passes its check (recording it on first use)."""
+    digest = file_sha256(dest)
+    record = tofu_record(dest) if expected is None else None
+    if expected is not None and digest != expected:
+        raise ChecksumError(
+            f"{what}: the file already at {dest} has sha256 {digest}, expected {expected}. "
+            "It is corrupt or a different file; delete it and run again to re-download."
+        )
+    if record is not None and digest != record["sha256"]:
+        raise ChecksumError(
+            f"{what}: the file at {dest} changed since it was first trusted on "
+            f"{record.get('first_used', '?')} (sha256 {record['sha256']}, now {digest}). "
+            f"Delete it and {tofu_path(dest).name} to download and trust a new copy."
+        )
+    if expected is None and record is None:  # unpinned file placed by hand: record it now
+        _check_prefix(digest, prefix, what, str(dest))
+        _write_tofu(dest, url, digest)
+    return dest
 
 
 def _offline_message(
@@ -191,39 +156,30 @@ def download(
     connect_timeout: float = 5.0,
     size: int | None = None,
     allow_unpinned: bool = False,
+    sha256_prefix: str | None = None,
     chunk_size: int = 1 << 20,
 ) -> Path:
     """Download `url` to the cache (or to a given path) and return the verified file.
 
     `dest_or_name` is a bare file name (stored under `<cache>/downloads/`) or a path.
     `sha256=None` is refused unless `allow_unpinned` (trust on first use, see the module
-    docstring). `connect_timeout` bounds the time to reach the server, `timeout` each
-    later read. Raises `DownloadError` (offline, HTTP error, truncated) or
-    `ChecksumError`; in every failure case nothing is left at the destination.
+    docstring); `sha256_prefix` is then checked if given. `connect_timeout` bounds the time
+    to reach the server, `timeout` each later read. Raises `DownloadError` (offline, HTTP
+    error, truncated) or `ChecksumError`; in every failure case nothing is left behind.
     """
     dest = _resolve_dest(dest_or_name)
     expected = sha256.lower() if sha256 else None
-    if expected is None:
-        if not allow_unpinned:
-            raise DownloadError(
-                f"{what} ({dest.name}) has no published sha256 to check it against. Pass "
-                "allow_unpinned=True to trust the first copy downloaded (its hash is then "
-                f"recorded in {_pins_path()} and checked on every later use), or use "
-                f"{alternative}."
-            )
-        expected = recorded_pin(url)
-
-    if dest.exists():
-        digest = file_sha256(dest)
-        if expected is None:  # unpinned file placed by hand: record it now
-            _record_pin(url, digest, dest)
-            return dest
-        if digest == expected:
-            return dest
-        raise ChecksumError(
-            f"{what}: the file already at {dest} has sha256 {digest}, expected {expected}. "
-            "It is corrupt or a different file; delete it and run again to re-download."
+    if expected is None and not allow_unpinned:
+        raise DownloadError(
+            f"{what} ({dest.name}) has no published sha256 to check it against. Pass "
+            "allow_unpinned=True to trust the first copy downloaded (its hash is then "
+            f"recorded in {tofu_path(dest).name} beside it and checked on every later use), "
+            f"or use {alternative}."
         )
+    if dest.exists():
+        return _check_cached(dest, url, expected, sha256_prefix, what)
+    record = tofu_record(dest) if expected is None else None
+    want = expected or (record["sha256"] if record else None)
 
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
@@ -231,7 +187,7 @@ def download(
     try:
         with os.fdopen(fd, "wb") as out:
             digest, received, announced = _stream(
-                url, out, what, dest, alternative, expected, timeout, connect_timeout, chunk_size
+                url, out, what, dest, alternative, want, timeout, connect_timeout, chunk_size
             )
             out.flush()
             os.fsync(out.fileno())
@@ -239,20 +195,22 @@ def download(
         if want_size is not None and received != want_size:
             raise DownloadError(
                 f"Download of {what} from {url} was cut short: got {received} of {want_size} "
-                "bytes. Nothing was kept; run again (or use "
-                f"{alternative})."
+                f"bytes. Nothing was kept; run again (or use {alternative})."
             )
-        if expected is not None and digest != expected:
+        if want is not None and digest != want:
+            first = f" (first trusted {record.get('first_used', '?')})" if record else ""
             raise ChecksumError(
-                f"{what} downloaded from {url} has sha256 {digest}, expected {expected}. "
+                f"{what} downloaded from {url} has sha256 {digest}, expected {want}{first}. "
                 "The file was deleted; the server may serve a different or damaged file."
             )
+        if want is None:
+            _check_prefix(digest, sha256_prefix, what, f"the copy from {url}")
         os.replace(tmp, dest)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    if sha256 is None and recorded_pin(url) is None:
-        _record_pin(url, digest, dest)
+    if want is None:
+        _write_tofu(dest, url, digest)
     return dest
 
 
@@ -309,31 +267,120 @@ def _stream(
     return h.hexdigest(), received, announced
 
 
+def _asset(name: str) -> Asset:
+    if name not in ASSETS:
+        raise ValueError(f"Unknown asset {name!r}; known assets: {', '.join(sorted(ASSETS))}.")
+    return ASSETS[name]
+
+
+def mirror_dir(create: bool = True) -> Path:
+    """Where copies taken from a mirror are kept (apart from publishers' downloads)."""
+    return downloads_dir(create) / "mirror"
+
+
 def fetch_asset(
     name: str,
     *,
-    allow_unpinned: bool = False,
+    allow_unpinned: bool | None = None,
     url: str | None = None,
     timeout: float = 60.0,
     connect_timeout: float = 5.0,
 ) -> Path:
     """Download (or find in the cache) a registered asset; see `ASSETS`.
 
-    `url` overrides the registered address (a mirror serving the same bytes).
+    `allow_unpinned` defaults to the asset's own `trust_on_first_use` choice. With
+    `FACECURE_MIRROR` set, the file comes from the mirror (see `facecure_lib.mirror`);
+    `url` overrides both (a server known to serve the publisher's bytes).
     """
-    if name not in ASSETS:
-        raise ValueError(f"Unknown asset {name!r}; known assets: {', '.join(sorted(ASSETS))}.")
-    asset = ASSETS[name]
+    asset = _asset(name)
+    allow = asset.trust_on_first_use if allow_unpinned is None else allow_unpinned
+    mirror = active_mirror()
+    if mirror is not None and url is None:
+        return _fetch_from_mirror(asset, mirror, timeout, connect_timeout)
     return download(
         url or asset.url,
         asset.file_name,
         asset.sha256,
         what=asset.name,
         size=asset.size,
-        allow_unpinned=allow_unpinned,
+        allow_unpinned=allow,
+        sha256_prefix=asset.sha256_prefix,
         timeout=timeout,
         connect_timeout=connect_timeout,
     )
+
+
+def _fetch_from_mirror(
+    asset: Asset, mirror: Mirror, timeout: float, connect_timeout: float
+) -> Path:
+    digest = mirror.sha256_of(asset.file_name)
+    announce(asset, mirror, digest)
+    dest = mirror_dir() / asset.file_name
+    if dest.exists():
+        if file_sha256(dest) == digest:
+            return dest
+        dest.unlink()  # the mirror's file changed since it was copied: take the new one
+    return download(
+        mirror.url_of(asset.file_name),
+        dest,
+        digest,
+        what=f"{asset.name} (from the mirror {MIRROR_ENV}={mirror.location})",
+        alternative=f"another {MIRROR_ENV}, or unset it, or {QUICK_ALTERNATIVE}",
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+    )
+
+
+def cached_asset(name: str) -> Path | None:
+    """Where the asset already lies (no network, no hashing: a quick look), or None."""
+    asset = _asset(name)
+    folder = mirror_dir(False) if active_mirror() is not None else downloads_dir(False)
+    places = [folder / asset.file_name]
+    if asset.torch_hub:
+        places.append(torch_hub_dir() / asset.file_name)
+    return next((p for p in places if p.is_file()), None)
+
+
+def torch_hub_dir() -> Path:
+    """torch hub's weights folder (`$TORCH_HOME/hub/checkpoints`), where torchvision looks."""
+    import torch.hub
+
+    return Path(torch.hub.get_dir()) / "checkpoints"
+
+
+def _publisher_match(asset: Asset, path: Path) -> bool:
+    digest = file_sha256(path)
+    if asset.sha256:
+        return digest == asset.sha256
+    return digest.startswith(asset.sha256_prefix or "")
+
+
+def place_in_torch_hub(name: str, **fetch_kwargs) -> Path:
+    """Put an asset where torchvision (and packages built on it, e.g. lpips) look for it, so
+    that they load it without a download of their own; the copy goes through `fetch_asset`
+    (so through the mirror when one is set). A mirror's file that is not the publisher's
+    (stand-in weights) is only placed in a private torch hub folder (`TORCH_HOME` set)."""
+    asset = _asset(name)
+    target = torch_hub_dir() / asset.file_name
+    if target.is_file():
+        return target
+    source = fetch_asset(name, **fetch_kwargs)
+    if not _publisher_match(asset, source) and not os.environ.get("TORCH_HOME"):
+        raise DownloadError(
+            f"{asset.name}: the copy at {source} is not the publisher's file, so it is not put "
+            f"into torch hub's shared folder {target.parent}. Set TORCH_HOME to a private "
+            "folder to use it there."
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".part")
+    os.close(fd)
+    try:
+        shutil.copyfile(source, tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return target
 
 
 def is_reachable(url: str, timeout: float = 3.0) -> bool:

@@ -5,6 +5,7 @@ results file. Notebooks call `setup(name)` (generated setup cell), `start(PROFIL
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from dataclasses import dataclass, field
@@ -63,10 +64,20 @@ def _short(path: Path) -> str:
         return str(path)
 
 
+COLAB_CPU_HINT = (
+    "Colab without a GPU: the quick profile is used. For the paper profile, choose "
+    'Runtime > Change runtime type > GPU (then run again), or set PROFILE = "paper" in the '
+    "parameters cell, or FACECURE_PROFILE=paper."
+)
+
+
 def setup(name: str) -> None:
-    """The generated setup cell: remember the notebook's name, print the versions in use."""
+    """The generated setup cell: remember the notebook's name, print the versions in use,
+    and in Colab without a GPU say how to get the paper profile."""
     _NAME[:] = [name]
     check_versions()
+    if in_colab() and not torch.cuda.is_available() and not os.environ.get("FACECURE_PROFILE"):
+        print(COLAB_CPU_HINT)
 
 
 def notebook_name() -> str:

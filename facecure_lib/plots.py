@@ -282,14 +282,20 @@ def plot_timeline(records: Sequence[Mapping], split: int = 0):
                 kw = {"mfc": "white" if seen else PALETTE.get(a), "color": PALETTE.get(a)}
                 if key == "excess_protection" and "excess_interval" in r:
                     lo, hi = r["excess_interval"][a]
-                    ax.errorbar(x + off, y, yerr=[[y - lo], [hi - y]], fmt="o", ms=6, lw=1,
-                                capsize=2, **kw)
+                    ax.errorbar(
+                        x + off, y, yerr=[[y - lo], [hi - y]], fmt="o", ms=6, lw=1, capsize=2, **kw
+                    )
                 else:
                     ax.plot(x + off, y, "o", ms=6, **kw)
             ax.plot([], [], "o", color=PALETTE.get(a), label=a)
         if key == "protection_rate":
-            ax.plot(xs, [r["clean_error"] for r in records], "--", color=PALETTE["clean"],
-                    label="clean error")
+            ax.plot(
+                xs,
+                [r["clean_error"] for r in records],
+                "--",
+                color=PALETTE["clean"],
+                label="clean error",
+            )
             ax.set_ylim(0, 1.05)
             ax.set_ylabel("protection rate (error on the users' clean probes)")
         else:
@@ -300,8 +306,13 @@ def plot_timeline(records: Sequence[Mapping], split: int = 0):
             ax.set_ylabel("excess protection (protection - clean error)")
         if split:
             ax.axvline(split - 0.5, color="#8C8C8C", lw=1)
-        ax.set_xticks(xs, [f"{n}\n{r.get('year', '')}" for n, r in zip(names, records)],
-                      rotation=35, ha="right", fontsize=8)
+        ax.set_xticks(
+            xs,
+            [f"{n}\n{r.get('year', '')}" for n, r in zip(names, records)],
+            rotation=35,
+            ha="right",
+            fontsize=8,
+        )
     axes[0].plot([], [], "o", mfc="white", color="k", label="cloak crafted on it")
     axes[0].legend(fontsize=8, loc="upper right")
     axes[1].set_title("dotted 0.30: protects; dashed 0.15: left behind", fontsize=9)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, replace
 
+from .clip_tuning import TUNED_NAME, ClipTuningConfig
 from .config import check_profile
 from .models.train import Recipe
 
@@ -40,12 +41,17 @@ class Sizes:
 
 @dataclass(frozen=True)
 class TimelineSetup:
-    """The models of notebook 04: timeline (oldest first), seed control, interpolation pair."""
+    """The models of notebook 04: timeline (oldest first), seed control, interpolation pair.
+
+    `off_timeline`: models evaluated beside the timeline without a place on it (the paper
+    profile's attack surrogates, reported as seen by the attacks that used them).
+    """
 
     timeline: tuple[str, ...]
     seed_control: str | None
     generic: str | None
     tuned: str | None
+    off_timeline: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -165,14 +171,20 @@ class Profile:
     detector: DetectorRecipe
     detection_sizes: DetectionSizes
     robust: RobustConfig = field(default_factory=RobustConfig)
-    # per attack: the trainer's models of its surrogates' era, which it never saw
+    # per attack: models of its surrogates' era (or older) that the attack never saw
     contemporaries: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    clip_tuning: ClipTuningConfig | None = None  # how `timeline.tuned` is made (paper)
 
     def surrogate_names(self, attack: str) -> list[str]:
         """The extractors an attack is crafted against in this profile."""
         if attack not in self.surrogates:
             raise ValueError(f"Unknown attack {attack!r}; valid: {', '.join(self.surrogates)}")
         return list(self.surrogates[attack])
+
+    def contemporary_names(self, attack: str) -> list[str]:
+        """Models of the attack's surrogates' era that it never saw (empty if none listed)."""
+        self.surrogate_names(attack)  # a clear error for unknown attacks
+        return list(self.contemporaries.get(attack, ()))
 
 
 QUICK = Profile(
@@ -220,6 +232,15 @@ QUICK = Profile(
     detection_sizes=DetectionSizes(25, 20, 2),
 )
 
+# Paper profile (see models.pretrained for each model, asset_registry for its file). The
+# attacks' surrogates are the paper's 2018 facenets; they stay off the timeline and are
+# evaluated beside it, as seen by those attacks. The timeline holds the models the attacks
+# never saw, oldest first, eras by year (models.pretrained.era_of): dlib-resnet (2017, ships
+# with the package), ArcFace IResNet-50 on WebFace600K (2021, margin loss), zero-shot CLIP
+# ViT-B/32 (2021), OpenCLIP ViT-B/16 on LAION-2B (2022); notebook 04 adds CLIP fine-tuned on
+# the public faces (clip_tuning) and its interpolation with zero-shot CLIP (App. B.3).
+_PAPER_SURROGATES = ("facenet-casia-webface", "facenet-vggface2")
+
 PAPER = Profile(
     name="paper",
     sizes=Sizes(image_size=112, n_identities=530, pictures_per_identity=0, n_attackers=20),
@@ -228,24 +249,34 @@ PAPER = Profile(
         "fawkes_v10": ("facenet-vggface2", "facenet-casia-webface"),
         "lowkey": ("facenet-vggface2", "facenet-casia-webface"),
     },
-    # No seed control and no fine-tuned CLIP ship offline: those parts are skipped.
+    # dlib-resnet (2017) is the contemporary of the 2018 facenets; Fawkes v0.3 never saw the
+    # VGGFace2 facenet either.
+    contemporaries={
+        "fawkes_v03": ("dlib-resnet", "facenet-vggface2"),
+        "fawkes_v10": ("dlib-resnet",),
+        "lowkey": ("dlib-resnet",),
+    },
     timeline=TimelineSetup(
         timeline=(
-            "facenet-casia-webface",
-            "facenet-vggface2",
+            "dlib-resnet",
+            "arcface-r50-webface600k",
             "clip-vit-b32-openai",
             "clip-vit-b16-laion2b",
         ),
-        seed_control=None,
-        generic=None,
-        tuned=None,
+        seed_control=None,  # no second seed of a pretrained model exists
+        generic="clip-vit-b32-openai",
+        tuned=TUNED_NAME,
+        off_timeline=_PAPER_SURROGATES,
     ),
     game_models=(
+        "dlib-resnet",
         "facenet-casia-webface",
         "facenet-vggface2",
+        "arcface-r50-webface600k",
         "clip-vit-b32-openai",
         "clip-vit-b16-laion2b",
     ),
+    clip_tuning=ClipTuningConfig(),
     # The paper's detector: ImageNet MobileNetV2 fine-tuned, Adam 5e-5, 3 epochs.
     detector=DetectorRecipe(
         backbone="mobilenet_v2",

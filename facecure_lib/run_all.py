@@ -197,6 +197,19 @@ def run_seeds(profile: str, seeds: list[int], todo: list[Path], out: Path) -> in
     return 0
 
 
+def _preflight_ok(profile: str) -> bool:
+    """Check every download the profile needs before running anything (fails in seconds)."""
+    from .assets_check import preflight
+    from .download import DownloadError
+
+    try:
+        preflight(profile)
+    except DownloadError as err:
+        print(err, file=sys.stderr)
+        return False
+    return True
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--profile", default="quick")
@@ -211,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="output folder (default: output/)")
     args = ap.parse_args(argv)
     profile = check_profile(args.profile)
+    if profile == "paper" and not _preflight_ok(profile):
+        return 1
     root = project_root()
     out = Path(args.out) if args.out else root / "output"
     os.environ.setdefault("FACECURE_FIGURES", str(out / "figures"))

@@ -17,6 +17,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .cache import artefact_path, config_hash, load_weights, save_tensors
+from .clip_tuning import TUNED_NAME
 from .config import get_device
 from .models.base import Extractor, ExtractorInfo
 from .models.dlib_resnet import DLIB_INFO, load_dlib_resnet
@@ -151,6 +152,15 @@ def registry(profile: str) -> dict[str, ExtractorInfo]:
     return {**own, **VENDORED}
 
 
+def derived() -> dict[str, ExtractorInfo]:
+    """Extractors the package derives from others on demand (the paper's face-tuned CLIP,
+    fine-tuned on a scenario's public identities): `info` and `load_extractor` know them,
+    `available` does not list them (loading one trains it)."""
+    from .clip_tuning import TUNED_INFO
+
+    return {TUNED_INFO.name: TUNED_INFO}
+
+
 def available(profile: str = "quick") -> list[str]:
     """Names of the extractors of a profile, oldest first (by year, then era, then name)."""
     infos = registry(profile)
@@ -158,12 +168,12 @@ def available(profile: str = "quick") -> list[str]:
 
 
 def info(name: str) -> ExtractorInfo:
-    """Metadata of a zoo entry (quick, paper or vendored)."""
-    for profile in ("quick", "paper"):
-        infos = registry(profile)
+    """Metadata of a zoo entry (quick, paper, vendored or derived)."""
+    for infos in (registry("quick"), registry("paper"), derived()):
         if name in infos:
             return infos[name]
     names = list(registry("quick")) + [n for n in registry("paper") if n not in VENDORED]
+    names += list(derived())
     raise ValueError(f"Unknown extractor {name!r}; valid: {', '.join(names)}")
 
 
@@ -199,10 +209,14 @@ def load_extractor(
     """Load (training it on a cache miss) the extractor `name`.
 
     Quick names need the `scenario` whose public identities they train on. Paper names load
-    pretrained weights (downloaded, or from `weights_path`).
+    pretrained weights (downloaded, or from `weights_path`; assets without a published hash
+    are trusted on first use, as registered); the paper's face-tuned CLIP is fine-tuned on
+    the scenario's trainer pool (`clip_tuning`, cached).
     """
     if name in VENDORED:
         return load_dlib_resnet(device or get_device())
+    if name == TUNED_NAME:
+        return _tuned_clip(scenario, device or get_device(), progress, weights_path)
     if name not in QUICK_ZOO:
         from .models.pretrained import load_pretrained
 
@@ -234,6 +248,29 @@ def load_extractor(
     )
     save_tensors(path, model.state_dict(), {"name": name, "key": model_key(name, scenario)})
     return freeze(model).to(device)
+
+
+def _tuned_clip(
+    scenario: Scenario | None, device: torch.device, progress: bool, weights_path: str | None
+) -> Extractor:
+    from .clip_tuning import fine_tune_clip
+    from .profiles import get_profile
+
+    if scenario is None:
+        raise ValueError(
+            f"{TUNED_NAME!r} is fine-tuned on a scenario's public identities: pass scenario="
+        )
+    pool = scenario.pool("trainer")
+    config = get_profile("paper").clip_tuning
+    pair = fine_tune_clip(
+        pool.images,
+        pool.labels,
+        config,
+        weights_path=weights_path,
+        device=device,
+        progress=progress,
+    )
+    return pair.tuned
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"

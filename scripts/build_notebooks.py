@@ -3,8 +3,9 @@ format: `# %%`, `# %% [markdown]`, `# %% tags=["parameters"]`).
 
 Every notebook gets the same first cells: its title (the source's first markdown cell) with
 an "Open in Colab" badge, then the setup cell (the Colab install guard and
-`notebook.setup(<name>)`). Cell ids are deterministic and outputs empty, so the `.ipynb`
-files never drift from their sources without `--check` noticing.
+`notebook.setup(<name>)`; `facecure_lib.colab.setup_cell` renders it). Cell ids are
+deterministic and outputs empty, so the `.ipynb` files never drift from their sources
+without `--check` noticing.
 
     python scripts/build_notebooks.py            # (re)write every .ipynb
     python scripts/build_notebooks.py --check    # exit 1 if a committed .ipynb is stale
@@ -21,19 +22,10 @@ import nbformat
 from nbformat.v4 import new_code_cell
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # facecure_lib.colab from this checkout, even when not installed
+from facecure_lib.colab import REPO, setup_cell  # noqa: E402  (torch-free)
+
 NOTEBOOKS = ROOT / "notebooks"
-REPO = "facecure/facecure-tutorials"
-
-SETUP = """# Setup. In Colab this installs the package (never reinstalls Colab's own torch).
-import sys
-
-if "google.colab" in sys.modules:
-    !pip install -q "facecure-tutorials[paper] @ git+https://github.com/{repo}"
-    !pip install -q --no-deps facenet-pytorch==2.6.0
-
-from facecure_lib import notebook
-
-notebook.setup("{stem}")"""
 
 
 def badge(stem: str, folder: str = "notebooks") -> str:
@@ -54,7 +46,7 @@ def build(source: Path) -> nbformat.NotebookNode:
     if not nb.cells or nb.cells[0].cell_type != "markdown":
         raise ValueError(f"{source}: the first cell must be the markdown title")
     nb.cells[0].source = f"{nb.cells[0].source}\n\n{badge(stem)}"
-    nb.cells.insert(1, new_code_cell(SETUP.replace("{repo}", REPO).replace("{stem}", stem)))
+    nb.cells.insert(1, new_code_cell(setup_cell(stem, REPO)))
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"{stem[:2]}-{i:02d}"
         tags = cell.metadata.get("tags")

@@ -76,7 +76,7 @@ def _closed_port() -> int:
 
 
 def _leftovers() -> list[Path]:
-    return [p for p in dl.downloads_dir().iterdir() if p.name != "pins.json"]
+    return [p for p in dl.downloads_dir().iterdir() if not p.name.endswith(".tofu.json")]
 
 
 def test_success_then_no_network(server):
@@ -146,13 +146,66 @@ def test_unpinned_refused_then_trust_on_first_use(server):
         dl.download(url, "u.bin", None, what="test file")
     assert _Handler.hits == [] and _leftovers() == []
     path = dl.download(url, "u.bin", None, what="test file", allow_unpinned=True)
-    assert dl.recorded_pin(url) == BODY_SHA
-    pins = json.loads((dl.downloads_dir() / "pins.json").read_text())
-    assert pins[url]["file"] == "u.bin"
-    # A later change of the file is caught against the recorded pin.
+    record = json.loads((dl.downloads_dir() / "u.bin.tofu.json").read_text())
+    assert record["sha256"] == BODY_SHA and record["url"] == url and record["first_used"]
+    assert dl.tofu_record(path) == record
+    # A later use is checked against the record, without the network.
+    assert dl.download(url, "u.bin", None, what="test file", allow_unpinned=True) == path
+    assert _Handler.hits == ["/file.bin"]
+    # A later change of the file is caught against the recorded hash.
     path.write_bytes(b"tampered")
-    with pytest.raises(dl.ChecksumError):
+    with pytest.raises(dl.ChecksumError, match="changed since it was first trusted"):
         dl.download(url, "u.bin", None, what="test file", allow_unpinned=True)
+    # Deleted file, record kept: the new download must match the first copy.
+    path.unlink()
+    assert dl.download(url, "u.bin", None, what="test file", allow_unpinned=True) == path
+
+
+def test_tofu_record_rejects_a_different_redownload(server):
+    dest = dl.downloads_dir() / "u.bin"
+    dest.write_bytes(b"first copy, placed by hand")
+    url = f"{server}/file.bin"
+    assert dl.download(url, "u.bin", None, what="test file", allow_unpinned=True) == dest
+    assert _Handler.hits == []  # placed by hand: recorded, not downloaded
+    dest.unlink()
+    with pytest.raises(dl.ChecksumError, match="first trusted"):
+        dl.download(url, "u.bin", None, what="test file", allow_unpinned=True)
+    assert not dest.exists()
+
+
+def test_published_prefix_is_checked(server):
+    url = f"{server}/file.bin"
+    with pytest.raises(dl.ChecksumError, match="published prefix deadbeef"):
+        dl.download(url, "p.bin", None, what="t", allow_unpinned=True, sha256_prefix="deadbeef")
+    assert _leftovers() == []
+    path = dl.download(
+        url, "p.bin", None, what="t", allow_unpinned=True, sha256_prefix=BODY_SHA[:8]
+    )
+    assert dl.tofu_record(path)["sha256"] == BODY_SHA
+
+
+def _tofu_asset(monkeypatch, **changes) -> dl.Asset:
+    asset = dl.Asset(
+        "fake-tofu",
+        "https://example.invalid/file.bin",
+        None,
+        None,
+        "CC0",
+        "tests",
+        "none published: trust on first use",
+        trust_on_first_use=True,
+        **changes,
+    )
+    monkeypatch.setitem(dl.ASSETS, asset.name, asset)
+    return asset
+
+
+def test_fetch_asset_trusts_tofu_assets_without_being_asked(server, monkeypatch):
+    _tofu_asset(monkeypatch)
+    path = dl.fetch_asset("fake-tofu", url=f"{server}/file.bin")
+    assert dl.tofu_record(path)["sha256"] == BODY_SHA
+    with pytest.raises(dl.DownloadError, match="allow_unpinned=True"):
+        dl.fetch_asset("fake-tofu", url=f"{server}/file.bin", allow_unpinned=False)
 
 
 def test_registry_is_well_formed():
@@ -161,8 +214,33 @@ def test_registry_is_well_formed():
         assert asset.url.startswith("https://")
         assert asset.sha256 is None or len(asset.sha256) == 64
         assert asset.licence and asset.used_by and asset.hash_source
+        # No hash published: the per-asset choice to trust the first copy is explicit.
+        if asset.sha256 is None:
+            assert asset.trust_on_first_use, name
+            assert "first use" in asset.hash_source, name
+        if asset.sha256_prefix:  # torchvision: the file name carries the published prefix
+            assert f"-{asset.sha256_prefix}." in asset.file_name
     with pytest.raises(ValueError, match="known assets"):
         dl.fetch_asset("no-such-asset")
+
+
+def test_readme_table_is_the_registry():
+    from pathlib import Path
+
+    from facecure_lib.asset_registry import readme_table
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert "## What the paper profile downloads" in readme
+    assert readme_table() in readme, "README's asset table is stale: paste readme_table()"
+    for asset in dl.ASSETS.values():
+        assert f"`{asset.name}`" in readme and asset.check in readme
+
+
+def test_torchvision_assets_match_torchvision():
+    tv = pytest.importorskip("torchvision")
+    urls = {a.url for a in dl.ASSETS.values()}
+    assert tv.models.MobileNet_V2_Weights.IMAGENET1K_V1.url in urls
+    assert tv.models.AlexNet_Weights.IMAGENET1K_V1.url in urls
 
 
 def test_fetch_asset_uses_registry_hash(server, monkeypatch):

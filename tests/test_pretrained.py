@@ -46,9 +46,13 @@ def _closed_port() -> int:
 
 
 def test_registry_and_unknown_name():
-    assert {"facenet-casia-webface", "facenet-vggface2", "clip-vit-b32-openai"} <= set(
-        pt.PRETRAINED
-    )
+    assert {
+        "facenet-casia-webface",
+        "facenet-vggface2",
+        "arcface-r50-webface600k",
+        "clip-vit-b32-openai",
+        "clip-vit-b16-laion2b",
+    } <= set(pt.PRETRAINED)
     years = {n: s.info.year for n, s in pt.PRETRAINED.items()}
     assert max(years.values()) >= 2022
     for name, spec in pt.PRETRAINED.items():
@@ -148,11 +152,48 @@ def test_offline_fails_fast_with_clear_message(monkeypatch):
     assert "20180402-114759-vggface2.pt" in msg and url in msg and "quick profile" in msg
 
 
-def test_unpinned_asset_needs_consent():
+def test_unpinned_asset_needs_consent_unless_registered_as_tofu(monkeypatch):
     pytest.importorskip("facenet_pytorch")
-    assert dl.ASSETS["facenet-casia-webface"].sha256 is None
+    asset = dl.ASSETS["facenet-casia-webface"]
+    assert asset.sha256 is None and asset.trust_on_first_use
     with pytest.raises(dl.DownloadError, match="allow_unpinned=True"):
+        pt.load_pretrained("facenet-casia-webface", allow_unpinned=False)
+    # By default the asset's own choice applies: it is fetched (here: offline, so the
+    # error is the download's, not a refusal).
+    url = f"http://127.0.0.1:{_closed_port()}/{asset.file_name}"
+    monkeypatch.setitem(dl.ASSETS, asset.name, dataclasses.replace(asset, url=url))
+    with pytest.raises(dl.DownloadError, match="looks offline"):
         pt.load_pretrained("facenet-casia-webface")
+
+
+def test_arcface_iresnet50_loads_released_layout(tmp_path):
+    """py-feat's safetensors layout: fused-BN IResNet-50, maybe without BN step counters."""
+    from safetensors.torch import save_file
+
+    from facecure_lib.models.iresnet import iresnet50
+
+    torch.manual_seed(0)
+    net = iresnet50()
+    assert 43_500_000 < sum(p.numel() for p in net.parameters()) < 43_700_000
+    sd = {k: v for k, v in net.state_dict().items() if not k.endswith("num_batches_tracked")}
+    for key in ("layer1.0.bn1.weight", "layer1.0.downsample.weight", "layer4.2.conv2.bias"):
+        assert key in sd
+    assert {"prelu.weight", "bn2.running_var", "fc.weight", "features.weight"} <= set(sd)
+    path = tmp_path / "arcface_r50.safetensors"
+    save_file({k: v.contiguous() for k, v in sd.items()}, str(path))
+    ext, info = pt.load_pretrained("arcface-r50-webface600k", weights_path=path)
+    assert info.year == 2021 and info.input_size == 112 and info.embedding_dim == 512
+    x = torch.rand(2, 3, 112, 112, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        e = ext(x)
+        ref = F.normalize(net.eval()(x * 2 - 1), dim=1)  # input scaled to [-1, 1]
+    assert e.shape == (2, 512) and torch.allclose(e, ref, atol=1e-5)
+
+
+def test_eras_follow_years():
+    assert [pt.era_of(y) for y in (2017, 2018, 2019, 2021, 2022, 2024)] == [1, 1, 2, 2, 3, 3]
+    for spec in pt.PRETRAINED.values():
+        assert spec.info.era == pt.era_of(spec.info.year)
 
 
 def test_download_then_load(facenet_file, monkeypatch):

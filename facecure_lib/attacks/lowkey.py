@@ -26,6 +26,9 @@ def _lpips_model(device: str) -> torch.nn.Module | None:
     try:
         import lpips  # type: ignore[import-not-found]
 
+        from ..download import place_in_torch_hub
+
+        place_in_torch_hub("alexnet-imagenet")  # where lpips' torchvision AlexNet looks
         model = lpips.LPIPS(net="alex", verbose=False).to(device).eval()
     except Exception:  # package or its (downloaded) AlexNet weights missing
         return None

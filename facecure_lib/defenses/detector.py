@@ -53,6 +53,22 @@ def efficientnet_lite0(pretrained: bool) -> nn.Module:
     return model
 
 
+def mobilenet_v2(pretrained: bool) -> nn.Module:
+    """torchvision MobileNetV2; ImageNet weights (torchvision's IMAGENET1K_V1 file) through
+    `download.fetch_asset`, so the cache, the published hash prefix and `FACECURE_MIRROR`
+    apply, and loaded with `weights_only`."""
+    from torchvision.models import mobilenet_v2 as build
+
+    from ..download import fetch_asset
+    from ..models.pretrained import load_strict, read_state_dict
+
+    model = build(weights=None)
+    if pretrained:
+        path = fetch_asset("mobilenet-v2-imagenet")
+        load_strict(model, read_state_dict(path), str(path), "torchvision MobileNetV2")
+    return model
+
+
 class StageStats(nn.Module):
     """Run stages in sequence; return [mean, std] over space of every stage's channels."""
 
@@ -81,9 +97,7 @@ def _split_backbone(
         )
         dim, mean, std = m.num_features, (0.5, 0.5, 0.5), (0.5, 0.5, 0.5)
     elif name == "mobilenet_v2":
-        from torchvision.models import MobileNet_V2_Weights, mobilenet_v2
-
-        m = mobilenet_v2(weights=MobileNet_V2_Weights.IMAGENET1K_V1 if pretrained else None)
+        m = mobilenet_v2(pretrained)
         stages = list(m.features)
         dim, mean, std = m.last_channel, IMAGENET_MEAN, IMAGENET_STD
     elif name == "tiny_cnn":  # not pretrained: for tests only
