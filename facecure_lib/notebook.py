@@ -10,6 +10,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import torch
 
@@ -23,6 +24,9 @@ from .config import (
     set_threads,
 )
 from .results import Timer, write_results
+
+if TYPE_CHECKING:
+    from .scenario import Scenario
 
 _NAME: list[str] = []  # the running notebook's name, set by its setup cell
 
@@ -125,3 +129,24 @@ def say(markdown: str) -> None:
         display(Markdown(markdown))
     else:
         print(markdown)
+
+
+def load_world(session: Session, dataset: str | None = None, **sizes) -> Scenario:
+    """The scenario a notebook runs on. Quick: the generated world of the session's seed.
+    Paper: first check that every download the profile needs can be had (one message naming
+    each missing file, in seconds), then the faces of `dataset` ("lfw" or a folder with one
+    sub-folder per person) split into public and private identities. `sizes` go to
+    `scenario.load_scenario` (None values are left out)."""
+    from .scenario import load_scenario
+
+    sizes = {k: v for k, v in sizes.items() if v is not None}
+    if session.profile != "paper":
+        return load_scenario(session.profile, session.seed, **sizes)
+    from .assets_check import preflight
+    from .data.paper_data import load_paper_dataset
+    from .estimate import estimate_line
+
+    preflight("paper", dataset)
+    print(estimate_line(session.notebook))
+    faces = load_paper_dataset(dataset, seed=session.seed)
+    return load_scenario("paper", session.seed, dataset=faces, **sizes)

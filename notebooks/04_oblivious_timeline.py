@@ -4,11 +4,12 @@
 # A user cloaks a picture *once*, the day it goes online. The trainer who scrapes it can
 # wait. This notebook plays the patient trainer of the paper (§3.4): it never looks at the
 # attack, never trains against it, it only adopts the face models that come out *after*
-# the pictures were cloaked. We ask four questions:
+# the pictures were cloaked. The world is built like the real one: each attack's surrogates
+# were trained on *other people* than the trainer's models (as Fawkes' and LowKey's were),
+# so no model of the timeline was ever seen by an attack. We ask four questions:
 #
-# 1. **Timeline** (paper Figs. 4-5): how well does each attack protect against models from
-#    later eras? A *seed control* (the oldest recipe trained again with another seed) tells
-#    "a newer technique" apart from "any other model".
+# 1. **Timeline** (paper Figs. 4-5): does a cloak protect against the *contemporaries* of
+#    the models it was crafted on, and does it still protect against *newer* models?
 # 2. **Unprotected pictures** (Fig. 7): what if a few of the user's scraped pictures were
 #    never cloaked?
 # 3. **Mixed versions**: a user who switched from Fawkes v0.3 to v1.0 still has the old
@@ -21,9 +22,13 @@
 
 # %% tags=["parameters"]
 # Parameters (papermill overrides these)
-# None -> "paper" in Colab, "quick" elsewhere
+# None: "paper" in Colab with a GPU, "quick" elsewhere
 PROFILE = None
 SEED = 0
+# paper profile: "lfw" or a folder with one sub-folder per person
+DATASET = "lfw"
+# attacking users (None: the profile's default)
+N_ATTACKERS = None
 ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
 UNPROTECTED_LEVELS = (0.0, "1 picture", 0.1, 0.25, 0.5)
 ALPHAS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -42,46 +47,51 @@ from facecure_lib import experiments, imagenet, interpolation, notebook, paper, 
 from facecure_lib.narrative import timeline as story
 from facecure_lib.profiles import get_profile
 from facecure_lib.recognition import evaluate_protection
-from facecure_lib.scenario import load_scenario
 
 session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED)
-setup = get_profile(session.profile).timeline
+scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
+profile = get_profile(session.profile)
+setup = profile.timeline
 ATTACKS = list(ATTACKS)
-surrogates = {a: experiments.surrogate_names(a, session.profile) for a in ATTACKS}
+surrogates = {a: profile.surrogate_names(a) for a in ATTACKS}
+contemporaries = {a: profile.contemporary_names(a) for a in ATTACKS}
 print(scenario.describe())
 
 # %% [markdown]
-# ## The timeline
-# Each extractor below stands for an era of face recognition, ordered by the date its
-# recipe became available. What changed from one era to the next is in the `recipe` and
-# `notes` columns: plain softmax, then large-margin losses (CosFace, ArcFace) and residual
-# networks, then heavy augmentation, then a generic model trained without labels and
-# fine-tuned on faces. The seed control repeats the era-1 recipe with another seed.
+# ## The models
+# Left of the timeline: the attacks' own surrogates, trained on the attack side's people.
+# Then the trainer's models, oldest first: plain softmax, then large-margin losses (CosFace,
+# ArcFace) and residual networks, then heavy augmentation and a low-pass input, then a new
+# architecture. The *seed control* repeats the era-1 recipe with another seed: a second
+# contemporary of the oldest attack's surrogate.
 
 # %%
-names = list(setup.timeline) + [n for n in (setup.seed_control,) if n]
-columns = ["name", "era", "year", "recipe", "notes", "stands_for"]
-pd.DataFrame([vars(zoo.info(n)) for n in names])[columns]
+controls = [n for n in (setup.seed_control,) if n]
+names = list(dict.fromkeys([*setup.off_timeline, *controls, *setup.timeline]))
+seen = timeline.seen_by(surrogates)
 
-# %%
-needed = list(
-    dict.fromkeys(
-        names
-        + [s for a in ATTACKS for s in surrogates[a]]
-        + [n for n in (setup.generic, setup.tuned) if n]
-    )
-)
-models = zoo.load_zoo(needed, scenario, session.device)
+
+def role(name):
+    if name in seen:
+        return "surrogate of " + ", ".join(seen[name])
+    attacks = [a for a in ATTACKS if name in contemporaries[a]]
+    return ("contemporary of " + ", ".join(attacks)) if attacks else "newer"
+
+
+infos = {n: zoo.info(n) for n in names}
 pd.DataFrame(
-    {"attack": ATTACKS, "aims at (surrogates)": [", ".join(surrogates[a]) for a in ATTACKS]}
-)
+    [{"model": n, "year": infos[n].year, "role": role(n), "recipe": infos[n].recipe} for n in names]
+).set_index("model")
+
+# %%
+models = zoo.load_zoo(names, scenario, session.device)
 
 # %% [markdown]
 # ## Cloak once, and for all
-# Every attacking user cloaks all of its scraped pictures with each attack, aimed at the
-# attack's surrogates (the models of its day). The cloaks are cached: notebook 02 uses the
-# same ones. From here on the pictures never change; only the trainer's model does.
+# Every attacking user cloaks all of its scraped pictures with each attack in its strongest
+# mode, aimed at the attack's surrogates (the models of its day). The cloaks are cached:
+# notebooks 01, 02 and 05 use the same ones. From here on the pictures never change; only the
+# trainer's model does.
 
 # %%
 cloaks = {
@@ -99,64 +109,33 @@ plots.show(fig, "04_cloaks")
 # %% [markdown]
 # ## Protection along the timeline
 # For every model: the protection rate (error on the attacking users' clean probe pictures,
-# averaged over users), and the same minus the model's clean error, because a model that
-# gets 15% of *everyone* wrong also "protects" 15% of an unprotected user. Big circles mark
-# each attack's own surrogates (white-box); the diamonds on the left are the seed control.
+# averaged over users), and the *excess protection*, the same minus the model's clean error:
+# a model that gets 5% of *everyone* wrong also "protects" 5% of an unprotected user. The
+# error bars are 95% intervals over the attacking users (per-user protection ranges from 0
+# to 1). Hollow markers: the attack crafted its cloaks against that very model.
 
 # %%
 results = timeline.evaluate_timeline(
     {n: models[n] for n in names}, scenario.protocol, cloaks, device=session.device
 )
-infos = {n: zoo.info(n) for n in names}
-records = timeline.timeline_records({n: results[n] for n in setup.timeline}, infos)
-seed_record = None
-if setup.seed_control:
-    seed_record = timeline.timeline_records(
-        {setup.seed_control: results[setup.seed_control]}, infos
-    )[0]
-table = timeline.timeline_table(results, infos, surrogates)
-table.pivot(index="model", columns="attack", values=["protection_rate", "excess_protection"]).loc[
-    names
-].round(2)
-
-# %%
-fig = plots.plot_timeline(records, seed_record, surrogates)
-plots.show(fig, "04_timeline")
+records = timeline.timeline_records(results, infos, seen)
+plots.show(plots.plot_timeline(records, split=len(setup.off_timeline)), "04_timeline")
+pd.DataFrame({r["model"]: r["excess_protection"] for r in records}).T.assign(
+    clean_error=[r["clean_error"] for r in records]
+).round(2)
 
 # %% [markdown]
-# ### A newer technique, or just another model?
-# On small CNNs trained on generated faces, two independently trained networks often
-# disagree about cloaks. So for each attack we compare three numbers, all protection minus
-# clean error: on the attack's own surrogates (best of them), on the *other old* models
-# (same era as the surrogates or older, but not surrogates; the seed control, the era-1 recipe
-# with another seed, is always one of them), and averaged over the later models of the
-# timeline. If the other old models already shrug the cloak off, waiting for a newer
-# technique was not needed: *any other model* would do. The verdict below is computed from
-# those numbers (a difference below 0.10 counts as no difference).
+# ### Newer, or just another model?
+# For each attack, two numbers decide: its excess protection on the best *contemporary* it
+# never saw (a model of its surrogates' era trained by the trainer on its own people), and on
+# the *newest* model of the timeline. The paper's claim is that the first is high (the cloak
+# works against the models of its day) and the second low (newer models leave it behind).
 
 # %%
-newest = setup.timeline[-1]
-by_model = {r["model"]: r for r in records}
-attributions = {
-    a: timeline.attribute_drop(
-        a, *timeline.attribution_inputs(records, seed_record, a, surrogates[a])
-    )
-    for a in ATTACKS
-}
-notebook.say("\n".join(f"- {attributions[a].sentence()}" for a in ATTACKS))
-pd.DataFrame([vars(x) for x in attributions.values()]).round(2)
-
-# %%
-on_own = {
-    a: max(by_model[s]["protection_rate"][a] for s in surrogates[a] if s in by_model)
-    for a in ATTACKS
-}
-on_newest = {a: by_model[newest]["protection_rate"][a] for a in ATTACKS}
-text, ok_own, ok_new = story.own_vs_newest(
-    on_own, on_newest, newest, by_model[newest]["clean_error"]
-)
+contemporary = timeline.contemporary_transfer(records, contemporaries)
+newest = timeline.newest_block(records, setup.timeline[-1])
+text, pattern = story.synthesis(contemporary, newest)
 notebook.say(text)
-pd.DataFrame({"own surrogate (best)": on_own, f"newest ({newest})": on_newest}).round(2)
 
 # %% [markdown]
 # ## Exercise 1 · Leave some pictures unprotected
@@ -183,29 +162,24 @@ leave_unprotected = ex.check_leave_unprotected(leave_unprotected)
 
 # %% [markdown]
 # ## A few unprotected pictures (Fig. 7)
-# Each attack is evaluated on its own (first) surrogate, where it works best, while 0, one,
-# 10%, 25% and 50% of each user's scraped pictures are left clean. The clean pictures are
-# picked in a seeded random order, nested across levels.
+# Each attack is evaluated on the contemporary where it protects best (a model it never saw)
+# while 0, one, 10%, 25% and 50% of each user's scraped pictures are left clean. The clean
+# pictures are picked in a seeded random order, nested across levels.
 
 # %%
-unprotected = {}
-for a in ATTACKS:
-    own = surrogates[a][0]
-    unprotected[a] = timeline.unprotected_curve(
-        models[own],
+where = {a: contemporary[a]["model"] if a in contemporary else surrogates[a][0] for a in ATTACKS}
+unprotected = {
+    a: timeline.unprotected_curve(
+        models[where[a]],
         scenario.protocol,
         cloaks[a],
         UNPROTECTED_LEVELS,
         seed=SEED,
         device=session.device,
     )
-fig = plots.plot_unprotected(unprotected)
-plots.show(fig, "04_unprotected")
-pd.DataFrame(
-    {a: {c["level"]: c["protection_rate"] for c in curve} for a, curve in unprotected.items()}
-).round(2)
-
-# %%
+    for a in ATTACKS
+}
+plots.show(plots.plot_unprotected(unprotected), "04_unprotected")
 notebook.say(
     story.unprotected(
         {a: [c["protection_rate"] for c in curve] for a, curve in unprotected.items()}
@@ -215,13 +189,14 @@ notebook.say(
 # %% [markdown]
 # ## Mixed versions
 # A user who cloaked its older pictures with the v0.3-style attack and its newer ones with
-# the v1.0-style attack: half of its scraped pictures each way, evaluated on the v1.0
-# surrogate (the paper measured 6% on Celeb1M).
+# the v1.0-style attack: half of its scraped pictures each way, evaluated on the contemporary
+# where v1.0 protects best (the paper measured 6% on Celeb1M).
 
 # %%
 mixed = timeline.mix_cloaks(cloaks["fawkes_v03"], cloaks["fawkes_v10"], 0.5)
-v10_model = surrogates["fawkes_v10"][0]
+v10_model = where["fawkes_v10"]
 mixed_res = evaluate_protection(models[v10_model], scenario.protocol, mixed, device=session.device)
+by_model = {r["model"]: r for r in records}
 mixed_table = {
     "only v0.3": by_model[v10_model]["protection_rate"]["fawkes_v03"],
     "half v0.3 + half v1.0": mixed_res.mean,
@@ -232,7 +207,6 @@ notebook.say(
         v10_model, mixed_table["only v0.3"], mixed_res.mean, mixed_table["only v1.0"]
     )
 )
-pd.Series(mixed_table, name=f"protection on {v10_model}").round(2)
 
 # %% [markdown]
 # ## Exercise 2 · Interpolate two models' weights
@@ -256,32 +230,28 @@ def interpolate_weights(generic_state, tuned_state, alpha):
 
 
 # %%
-from facecure_lib.exercises import nb04 as ex
-
 interpolate_weights = ex.check_interpolate_weights(interpolate_weights)
 
 # %% [markdown]
 # ## Weight interpolation (App. B.3)
-# The paper's generic model is zero-shot CLIP and the tuned one CLIP fine-tuned on faces; the
-# quick profile's stand-ins are `generic_ssl` (trained without any identity label, SimCLR)
-# and `generic_tuned`, its descendant fine-tuned with identity labels. The interpolation is
-# only interesting for an attack that the tuned model is vulnerable to; if none of the three
-# attacks transfers to it, we add the interpolation experiment's own attack: LowKey aimed at
-# the tuned model itself. That mirrors the paper, where LowKey's ensemble had been trained on
-# the same kind of face data as the CLIP fine-tune, so the fine-tune inherited its weakness.
+# The paper's generic model is zero-shot CLIP and the tuned one CLIP fine-tuned on faces. The
+# interpolation is only interesting for an attack that the tuned model is vulnerable to; if
+# none of the three attacks transfers to it, we add the interpolation experiment's own
+# attack: LowKey aimed at the tuned model itself.
 
 # %%
-interp_attacks = {}
+interp_attacks, curve, best = {}, [], {}
 if setup.generic and setup.tuned:
-    tuned_res = (
-        results.get(setup.tuned)
-        or timeline.evaluate_timeline(
-            {setup.tuned: models[setup.tuned]}, scenario.protocol, cloaks, device=session.device
-        )[setup.tuned]
+    generic_model = zoo.load_extractor(setup.generic, scenario, session.device)
+    tuned_model = zoo.load_extractor(setup.tuned, scenario, session.device)
+    tuned_res = timeline.evaluate_timeline(
+        {setup.tuned: tuned_model},
+        scenario.protocol,
+        cloaks,
+        device=session.device,
+        progress=False,
     )
-    tuned_rec = timeline.timeline_records(
-        {setup.tuned: tuned_res}, {setup.tuned: zoo.info(setup.tuned)}
-    )[0]
+    tuned_rec = timeline.timeline_records(tuned_res, {setup.tuned: zoo.info(setup.tuned)})[0]
     vulnerable = interpolation.vulnerable_attacks(
         tuned_rec["protection_rate"], tuned_rec["clean_error"]
     )
@@ -289,9 +259,7 @@ if setup.generic and setup.tuned:
     own_attack = None
     if not vulnerable:
         own_attack = f"lowkey->{setup.tuned}"
-        interp_attacks[own_attack] = experiments.cloak_users(
-            "lowkey", scenario, [models[setup.tuned]]
-        )
+        interp_attacks[own_attack] = experiments.cloak_users("lowkey", scenario, [tuned_model])
     notebook.say(
         story.tuned_vulnerability(
             setup.tuned,
@@ -301,16 +269,10 @@ if setup.generic and setup.tuned:
             own_attack,
         )
     )
-else:
-    print("Skipped: this profile has no generic model with a face-tuned descendant offline.")
-
-# %%
-curve, best = [], {}
-if interp_attacks:
     calib = scenario.public_images if BATCHNORM == "reestimate" else None
     curve = interpolation.interpolation_curve(
-        models[setup.generic],
-        models[setup.tuned],
+        generic_model,
+        tuned_model,
         scenario.protocol,
         interp_attacks,
         ALPHAS,
@@ -319,21 +281,11 @@ if interp_attacks:
         device=session.device,
     )
     best = {a: interpolation.best_tradeoff(curve, a) for a in interp_attacks}
-    fig = plots.plot_interpolation(curve)
-    plots.show(fig, "04_interpolation")
-    display(
-        pd.DataFrame(
-            [
-                {"alpha": c["alpha"], "clean_accuracy": c["clean_accuracy"], **c["protection_rate"]}
-                for c in curve
-            ]
-        ).round(2)
-    )
-
-# %%
-if curve:
+    plots.show(plots.plot_interpolation(curve), "04_interpolation")
     generic_pt = min(curve, key=lambda r: r["alpha"])["protection_rate"]
     notebook.say(story.interpolation(best, generic_pt, BATCHNORM))
+else:
+    print("Skipped: this profile has no generic model with a face-tuned descendant.")
 
 # %% [markdown]
 # ## ImageNet adversarial examples over time (Table 4, paper profile)
@@ -368,29 +320,15 @@ else:
     display(df4.round(3))
     print("paper (adversarial top-1):", paper.TABLE_4)
 
-# %% [markdown]
-# ## What we found
-# Every number above was computed in this run; the results file holds them all.
-
 # %%
 findings = {
     "timeline": records,
-    "seed_control": (
-        {
-            k: seed_record[k]
-            for k in (
-                "model",
-                "clean_accuracy",
-                "clean_error",
-                "protection_rate",
-                "excess_protection",
-            )
-        }
-        if seed_record
-        else None
-    ),
     "surrogates": surrogates,
-    "attribution": {a: {**vars(x), "sentence": x.sentence()} for a, x in attributions.items()},
+    "contemporaries": contemporaries,
+    "contemporary_transfer": contemporary,
+    "newest": newest,
+    "pattern_holds": pattern,
+    "synthesis": text,
     "mixed_versions": {
         "model": v10_model,
         "protection_rate": mixed_res.mean,
@@ -402,7 +340,7 @@ findings = {
             "level": lvl["level"],
             "fraction": lvl["fraction"],
             "protection_rate": {a: unprotected[a][i]["protection_rate"] for a in ATTACKS},
-            "model": {a: surrogates[a][0] for a in ATTACKS},
+            "model": where,
         }
         for i, lvl in enumerate(unprotected[ATTACKS[0]])
     ],

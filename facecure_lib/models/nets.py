@@ -69,7 +69,30 @@ class SmallResNet(nn.Module):
         return self.embed(self.pool(self.stages(self.stem(x))).flatten(1))
 
 
-ARCHITECTURES = {"cnn": SmallCNN, "resnet": SmallResNet}
+class TinyViT(nn.Module):
+    """A small vision transformer (timm's `VisionTransformer`): patches instead of
+    convolutions, the architecture family of CLIP and of face models after 2021.
+
+    `widths` = (embedding width, depth, patch size); 64 px pictures, mean-pooled tokens, a
+    linear embedding with batch norm like `SmallResNet`'s.
+    """
+
+    def __init__(self, widths: tuple[int, ...] = (96, 4, 8), embedding_dim: int = 128,
+                 image_size: int = 64):
+        super().__init__()
+        from timm.models.vision_transformer import VisionTransformer
+
+        width, depth, patch = widths
+        self.body = VisionTransformer(img_size=image_size, patch_size=patch, embed_dim=width,
+                                      depth=depth, num_heads=max(1, width // 32), mlp_ratio=2.0,
+                                      num_classes=0, global_pool="avg", class_token=False)
+        self.embed = nn.Sequential(nn.Linear(width, embedding_dim), nn.BatchNorm1d(embedding_dim))
+
+    def forward(self, x):
+        return self.embed(self.body(x))
+
+
+ARCHITECTURES = {"cnn": SmallCNN, "resnet": SmallResNet, "vit": TinyViT}
 
 
 def build_backbone(arch: str, widths: tuple[int, ...], embedding_dim: int) -> nn.Module:

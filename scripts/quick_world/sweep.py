@@ -47,6 +47,11 @@ MODELS: dict[str, tuple[str, Recipe, str | None]] = {
         RES.with_(loss="arcface", augment="robust", seed=26, input_size=32, antialias=True),
         None,
     ),
+    "t5_vit_arcface": ("trainer", Recipe(arch="vit", widths=(96, 4, 8), batch_size=64,
+                                         loss="arcface", margin=0.3, seed=30), None),
+    "t5_vit_robust": ("trainer", Recipe(arch="vit", widths=(96, 4, 8), batch_size=64,
+                                        loss="arcface", margin=0.3, augment="robust", seed=31),
+                      None),
     "t5_ssl": ("trainer", CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=27), None),
     "t5_tuned": (
         "trainer",
@@ -124,6 +129,8 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--appearance", type=float, default=1.0)
     ap.add_argument("--models", default=",".join(m for m in MODELS if m.startswith("t")))
+    ap.add_argument("--v03-steps", type=int, default=None, help="Fawkes v0.3 steps override")
+    ap.add_argument("--v03-surrogates", default=None, help="Fawkes v0.3 surrogates (comma list)")
     ap.add_argument("--interp", default="",
                     help="generic,tuned[,alpha...]: also score weight interpolations")
     ap.add_argument("--out", default="sweep.json")
@@ -140,6 +147,8 @@ def main() -> None:
         split_seed=10,
         attacker_seed=args.seed,
     )
+    if args.v03_surrogates:
+        ATTACKS["fawkes_v03"] = args.v03_surrogates.split(",")
     surrogates = {n: train(n, args, pools) for n in {s for v in ATTACKS.values() for s in v}}
     targets = {
         i: pools["attacker"].float_images(pools["attacker"].indices_of(i)[:4])
