@@ -32,7 +32,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cache import atomic_write_text, file_sha256
+from .cache import atomic_write_text, file_sha256, make_shared
 from .config import cache_dir
 
 QUICK_ALTERNATIVE = "the quick profile (PROFILE='quick'), which needs no download"
@@ -140,10 +140,12 @@ def _pins_path() -> Path:
 
 
 def _read_pins() -> dict:
+    """The recorded pins; an unreadable file, or one that is not a JSON object, is empty."""
     try:
-        return json.loads(_pins_path().read_text())
+        pins = json.loads(_pins_path().read_text())
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return {}
+    return pins if isinstance(pins, dict) else {}
 
 
 def recorded_pin(url: str) -> str | None:
@@ -229,6 +231,7 @@ def download(
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
     try:
+        make_shared(fd)
         with os.fdopen(fd, "wb") as out:
             digest, received, announced = _stream(
                 url, out, what, dest, alternative, expected, timeout, connect_timeout, chunk_size
