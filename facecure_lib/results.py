@@ -119,7 +119,8 @@ def read_results(notebook: str, profile: str = "quick", out_dir: Path | None = N
         data = json.loads(Path(path).read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise ValueError(
-            f"{path}: corrupt results file of {notebook} ({err}); {regenerate_hint(notebook, profile)}"
+            f"{path}: corrupt results file of {notebook} ({err}); "
+            f"{regenerate_hint(notebook, profile)}"
         ) from None
     if not isinstance(data, dict):
         raise ValueError(
