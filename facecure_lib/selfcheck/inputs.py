@@ -16,7 +16,14 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..cache import file_sha256
-from ..data.files import IMAGE_SUFFIXES, center_square, decode_problem, is_ignored, to_tensor
+from ..data.files import (
+    IMAGE_SUFFIXES,
+    center_square,
+    decode_problem,
+    file_problem,
+    is_ignored,
+    to_tensor,
+)
 from .names import pair_names, pattern_regex, resolve_pattern
 from .spec import MIN_PICTURES, CheckInputError
 
@@ -61,20 +68,25 @@ def scan_photos(
             ],
         )
     pattern = resolve_pattern(pattern)
-    notes, names = [], []
+    notes, names, unusable = [], [], []
     for entry in sorted(folder.iterdir()):
         if is_ignored(entry):
             continue
         if entry.is_dir():
             notes.append(f"sub-folder {entry.name}/ ignored (only the top level is read)")
         elif entry.suffix.lower() in IMAGE_SUFFIXES:
-            names.append(entry.name)
+            problem = file_problem(entry)
+            if problem:  # a named pipe would block the reader; a newline breaks pairing
+                unusable.append((str(entry), problem))
+            else:
+                names.append(entry.name)
         else:
             notes.append(f"{entry.name} ignored (not a picture)")
     if not names:
         raise CheckInputError(
             folder,
-            [
+            unusable
+            + [
                 (
                     str(folder),
                     "no pictures found ("
@@ -84,7 +96,7 @@ def scan_photos(
             ],
         )
     pairs, unpaired, orphans, problems = pair_names(names, pattern)
-    problems = [(str(folder / n), msg) for n, msg in problems]
+    problems = unusable + [(str(folder / n), msg) for n, msg in problems]
     if builtin_attack:
         if pairs or orphans:
             notes.append(

@@ -21,13 +21,19 @@ EXIT_CODES = {
 }
 
 
+def one_line(path: str | os.PathLike) -> str:
+    """A path as a problem list shows it: control characters (a newline) escaped."""
+    text = str(path)
+    return text if text.isprintable() else ascii(text)[1:-1]
+
+
 class CheckInputError(ValueError):
     """Input the check cannot use; `problems` holds (path, what is wrong and how to fix it)."""
 
     def __init__(self, where: str | os.PathLike, problems: list[tuple[str, str]]) -> None:
         self.where = str(where)
         self.problems = list(problems)
-        lines = "\n".join(f"  - {path}: {msg}" for path, msg in self.problems)
+        lines = "\n".join(f"  - {one_line(path)}: {msg}" for path, msg in self.problems)
         super().__init__(
             f"{len(self.problems)} problem(s) with {self.where}:\n{lines}\n"
             "Nothing in your photo folder was changed."
