@@ -25,6 +25,7 @@ from ..data.files import (
     to_tensor,
 )
 from .names import pair_names, pattern_regex, resolve_pattern
+from .pairs import implausible_pairs, orientation_problem, size_problem
 from .spec import MIN_PICTURES, CheckInputError
 
 
@@ -204,6 +205,10 @@ def load_photos(
     for path, partner in tqdm(
         list(zip(photos.clean, partners)), desc="reading photos", disable=not progress, leave=False
     ):
+        turned = orientation_problem(path, partner) if partner is not None else None
+        if turned:  # before decoding: both files would decode, just not alike
+            problems.append((str(partner), turned))
+            continue
         img, err = decode_problem(path)
         if err:
             problems.append((str(path), err))
@@ -213,15 +218,7 @@ def load_photos(
             if err2:
                 problems.append((str(partner), err2))
             elif img is not None and other.size != img.size:
-                problems.append(
-                    (
-                        str(partner),
-                        f"size {other.size[0]}x{other.size[1]} differs "
-                        f"from its clean photo {path.name} "
-                        f"({img.size[0]}x{img.size[1]}); the cloaked "
-                        "version must keep the size",
-                    )
-                )
+                problems.append((str(partner), size_problem(path, partner, img.size, other.size)))
                 continue
         if img is None or (partner is not None and other is None):
             continue
@@ -242,6 +239,13 @@ def load_photos(
         if other is not None:
             cloaked.append(crop(other, box, image_size))
             cloaked_names.append(partner.name)
+    if cloaked:
+        problems += implausible_pairs(
+            torch.stack(clean),
+            torch.stack(cloaked),
+            names,
+            [photos.folder / n for n in cloaked_names],
+        )
     if not problems and len(names) < min_pictures:
         problems.append(
             (

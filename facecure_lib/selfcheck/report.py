@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..cache import atomic_write_text
+from ..cache import atomic_write_text, make_shared
+from .inputs import folder_unchanged
 from .result import CheckResult
 from .spec import FOOLED, REPORT_FILES, CheckInputError, ReportExistsError
 
@@ -248,33 +250,62 @@ def plot_protection(result: CheckResult, title: str | None = None):
 
 
 def default_report_dir(photos_dir: str | os.PathLike) -> Path:
-    """`<photos_dir>_facecure_report`, a sibling of the photo folder."""
+    """`<photos_dir>_facecure_report`, a sibling of the photo folder (symlinks resolved)."""
     folder = Path(photos_dir).expanduser().resolve()
-    return folder.parent / f"{folder.name}_facecure_report"
+    return (folder.parent / f"{folder.name}_facecure_report").resolve()
+
+
+def _refuse(where: Path, message: str) -> CheckInputError:
+    return CheckInputError(where, [(str(where), message)])
+
+
+def _resolve_out(out: str | os.PathLike | None, folder: Path) -> Path:
+    if out is None:
+        return default_report_dir(folder)
+    if not str(out).strip():
+        raise CheckInputError("--out", [("''", "empty; give the report folder's path")])
+    return Path(out).expanduser().resolve()
+
+
+def check_writable(out_dir: Path) -> None:
+    """Raise `CheckInputError` unless `out_dir` is a folder that can be written, or can be
+    created (its nearest existing parent is a writable folder)."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _refuse(existing, f"is not a folder, so the report cannot go to {out_dir}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the report folder" if existing == out_dir else f"the parent of {out_dir}"
+        raise _refuse(existing, f"{what} is not writable; choose another --out")
 
 
 def report_dir(
     photos_dir: str | os.PathLike, out: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
-    """Where the report of `photos_dir` goes; raise if it cannot be written there.
+    """Where the report of `photos_dir` goes; raise `CheckInputError` if it cannot go there.
 
-    `out` or the sibling `<folder>_facecure_report/`; never inside the photo folder; existing
-    report files raise `ReportExistsError` unless `force` (other files are left alone).
+    `out` or the sibling `<folder>_facecure_report/`, symlinks resolved: never the photo
+    folder or inside it; a folder that exists or can be created, and is writable; report
+    files that are symbolic links are refused; existing report files raise
+    `ReportExistsError` unless `force` (other files are left alone). Called before a check
+    starts, so a bad location fails at once.
     """
     folder = Path(photos_dir).expanduser().resolve()
-    out_dir = Path(out).expanduser().resolve() if out is not None else default_report_dir(folder)
+    out_dir = _resolve_out(out, folder)
     if out_dir == folder or folder in out_dir.parents:
+        raise _refuse(
+            out_dir,
+            "the report folder must not be your photo folder or inside it (symbolic links "
+            "followed); choose another --out",
+        )
+    check_writable(out_dir)
+    links = [out_dir / f for f in REPORT_FILES if (out_dir / f).is_symlink()]
+    if links:
         raise CheckInputError(
             out_dir,
-            [
-                (
-                    str(out_dir),
-                    "the report folder must not be inside your photo folder; choose another --out",
-                )
-            ],
+            [(str(p), "is a symbolic link; the report never writes through one") for p in links],
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CheckInputError(out_dir, [(str(out_dir), "exists and is not a folder")])
     existing = [out_dir / f for f in REPORT_FILES if (out_dir / f).exists()]
     if existing and not force:
         raise ReportExistsError(
@@ -287,20 +318,33 @@ def report_dir(
     return out_dir
 
 
+def save_figure(fig, path: Path) -> None:
+    """Save a figure as PNG through a new, uniquely named temporary file beside `path` (never
+    a file that exists, so never through a link), then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        make_shared(fd)
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=120)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_report(
     result: CheckResult, out: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
     """Write report.md, check.json and cloak_examples.png; return the report.md path.
 
     The folder is `report_dir(result.folder, out, force)` (a sibling of the photo folder by
-    default); report files already there are replaced only with `force`.
+    default); report files already there are replaced only with `force`. The photo folder
+    is hashed before and after: if writing the report changed it, RuntimeError.
     """
     out_dir = report_dir(result.folder, out, force)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig = result.figure()
-    tmp = out_dir / ".cloak_examples.png.tmp"
-    fig.savefig(tmp, format="png", dpi=120)
-    os.replace(tmp, out_dir / "cloak_examples.png")
-    atomic_write_text(out_dir / "check.json", json.dumps(result.to_dict(), indent=1))
-    atomic_write_text(out_dir / "report.md", result.to_markdown("cloak_examples.png"))
+    with folder_unchanged(result.folder):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_figure(result.figure(), out_dir / "cloak_examples.png")
+        atomic_write_text(out_dir / "check.json", json.dumps(result.to_dict(), indent=1))
+        atomic_write_text(out_dir / "report.md", result.to_markdown("cloak_examples.png"))
     return out_dir / "report.md"

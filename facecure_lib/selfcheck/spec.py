@@ -13,6 +13,12 @@ REPORT_FILES = ("report.md", "check.json", "cloak_examples.png")
 MIN_PICTURES = 5
 FOOLED, PARTLY = 0.8, 0.2  # protection >= FOOLED: fooled; <= PARTLY: recognised you
 DEFENSE_MODES = ("cached", "train", "off")
+# A photo and its cloak look alike: cloaks are budgeted to stay invisible (Fawkes high's
+# DSSIM budget is 0.017, LowKey's cloaks average DSSIM ~0.02-0.03, both well above 25 dB
+# PSNR). A pair far beyond that is two different pictures -- e.g. a photo and a sideways
+# copy of it (DSSIM ~0.4) -- and would make any recogniser look fooled.
+MAX_PAIR_DSSIM = 0.25
+MIN_PAIR_PSNR = 15.0  # dB
 ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
 EXIT_CODES = {
     0: "the check ran and the report was written",
