@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from .cache import atomic_write_text
-from .config import check_profile, project_root, results_dir
-from .paper import summary_text
+# torch-free at import: `facecure run --help` reads `add_arguments` (the library is
+# imported when the notebooks actually run)
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -48,6 +47,9 @@ def _fmt(v) -> str:
 
 def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
     """(notebook, finding, ours, paper) rows read from the results files that exist."""
+    from .config import results_dir
+    from .paper import summary_text
+
     rows = []
     folder = results_dir(profile)
 
@@ -115,6 +117,8 @@ def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
 
 def write_summary(profile: str, timings: dict[str, float], path: Path) -> str:
     """Markdown summary: per-notebook runtimes, then our findings beside the paper's."""
+    from .cache import atomic_write_text
+
     lines = [
         f"# FaceCure Tutorials — {profile} profile summary",
         "",
@@ -129,13 +133,18 @@ def write_summary(profile: str, timings: dict[str, float], path: Path) -> str:
     return text
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--profile", default="quick")
-    ap.add_argument("--seed", type=int, default=0)
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of the runner (`python -m facecure_lib.run_all`, `facecure run`)."""
+    ap.add_argument("--profile", default="quick", choices=("quick", "paper"), help="default: quick")
+    ap.add_argument("--seed", type=int, default=0, help="SEED of every notebook (default 0)")
     ap.add_argument("--only", nargs="*", help="notebook stems or numbers to run (default: all)")
     ap.add_argument("--out", default=None, help="output folder (default: output/)")
-    args = ap.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the notebooks chosen by parsed `add_arguments` options; return the exit code."""
+    from .config import check_profile, project_root
+
     profile = check_profile(args.profile)
     root = project_root()
     out = Path(args.out) if args.out else root / "output"
@@ -155,6 +164,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  done in {timings[nb.stem]:.0f} s", flush=True)
     print(write_summary(profile, timings, out / "SUMMARY.md"))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m facecure_lib.run_all [options]`."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
 
 
 if __name__ == "__main__":

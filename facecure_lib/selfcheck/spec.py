@@ -20,6 +20,34 @@ DEFENSE_MODES = ("cached", "train", "off")
 MAX_PAIR_DSSIM = 0.25
 MIN_PAIR_PSNR = 15.0  # dB
 ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
+# The modes of each built-in attack, and every mode name (tests check them against
+# `facecure_lib.attacks.ATTACKS`, which the command line must not import: it needs torch).
+ATTACK_MODES = {
+    "fawkes_v03": ("min", "low", "mid", "high"),
+    "fawkes_v10": ("low", "mid", "high"),
+    "lowkey": ("default",),
+}
+MODES = tuple(dict.fromkeys(m for modes in ATTACK_MODES.values() for m in modes))
+# The recognisers of each profile, oldest first (tests check them against the live
+# `facecure_lib.zoo.available(profile)`: update this when the zoo changes).
+EXTRACTORS = {
+    "quick": (
+        "era1_softmax",
+        "era1_softmax_seed2",
+        "era2_cosface",
+        "era3_arcface",
+        "era4_robust_aug",
+        "generic_ssl",
+        "generic_tuned",
+    ),
+    "paper": (
+        "facenet-casia-webface",
+        "facenet-vggface2",
+        "clip-vit-b32-openai",
+        "clip-vit-b16-laion2b",
+    ),
+}
+MAX_SEED = 2**32 - 1  # the range every random generator in the library accepts
 EXIT_CODES = {
     0: "the check ran and the report was written",
     1: "an unexpected failure (add --debug for the traceback)",
