@@ -454,3 +454,35 @@ def test_untargeted_attacks_run_in_chunks(surrogates, monkeypatch):
     assert a.images.shape == x.shape and torch.equal(a.images, b.images)
     assert len(a.config["balance_c_end"]) == 5 and a.config["chunk"] == 2
     assert (a.images - x).abs().amax() <= 15 / 255 + 1e-6
+
+
+@pytest.fixture
+def no_lpips(monkeypatch):
+    """`import lpips` fails (as where the package or AlexNet's weights are missing)."""
+    import sys
+
+    from facecure_lib.attacks import lowkey as lk
+
+    monkeypatch.setitem(sys.modules, "lpips", None)
+    lk._lpips_load.cache_clear()
+    yield lk
+    lk._lpips_load.cache_clear()
+
+
+def test_missing_lpips_in_the_paper_profile_warns_loudly(no_lpips):
+    with pytest.warns(UserWarning) as record:
+        assert no_lpips.resolve_perceptual("auto", "paper", torch.device("cpu")) == "dssim"
+    msg = str(record[0].message)
+    assert "LPIPS(alex) could not be loaded" in msg and "ModuleNotFoundError" in msg
+    assert "much less constrained" in msg and "perceptual='dssim'" in msg
+
+
+def test_lpips_asked_for_explicitly_raises_with_the_reason(no_lpips):
+    with pytest.raises(RuntimeError, match="LPIPS.*unavailable.*ModuleNotFoundError"):
+        no_lpips.resolve_perceptual("lpips_alex", "paper", torch.device("cpu"))
+
+
+def test_quick_profile_and_explicit_dssim_stay_silent(no_lpips, recwarn):
+    assert no_lpips.resolve_perceptual("auto", "quick", torch.device("cpu")) == "dssim"
+    assert no_lpips.resolve_perceptual("dssim", "paper", torch.device("cpu")) == "dssim"
+    assert not [w for w in recwarn if "LPIPS" in str(w.message)]
