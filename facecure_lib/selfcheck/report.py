@@ -204,23 +204,43 @@ def markdown(r: CheckResult, figure: str | None) -> str:
     return "\n".join(lines)
 
 
+# How each outcome is drawn: a colour of the colour-blind-safe palette (plots.COLORS), a
+# hatching and the outcome written beside the bar, so that nothing relies on colour alone.
+OUTCOME_STYLE = {
+    "fooled": (0, ""),
+    "partly fooled": (1, "//"),
+    "recognised you": (3, "xx"),
+}
+
+
 def plot_protection(result: CheckResult, title: str | None = None):
     """Protection rate per recogniser (oldest at the top) with its 95% interval, the error
-    without a cloak (o), and the 'fooled' threshold. Returns a matplotlib Figure."""
+    without a cloak (o), and the 'fooled' threshold; each bar says its outcome in words and
+    by hatching, not by colour alone. Returns a matplotlib Figure."""
     from matplotlib.figure import Figure
 
+    from ..plots import COLORS, PALETTE
+
     t = result.table.iloc[::-1]
-    fig = Figure(figsize=(7.0, 0.45 * len(t) + 1.4), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.45 * len(t) + 2.0), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(t))
     rate = t["protection_rate"].to_numpy()
     err = np.clip(
         np.vstack([rate - t["ci_low"].to_numpy(), t["ci_high"].to_numpy() - rate]), 0, None
     )
-    palette = {"fooled": "#55A868", "partly fooled": "#DD8452", "recognised you": "#C44E52"}
-    ax.barh(y, rate, color=[palette[o] for o in t["outcome"]], alpha=0.85)
-    for o, c in palette.items():
-        ax.barh([0], [0], color=c, alpha=0.85, label=f"protection: {o}")
+    for o, (colour, hatch) in OUTCOME_STYLE.items():
+        rows = (t["outcome"] == o).to_numpy()
+        ax.barh(
+            y[rows] if rows.any() else [0],
+            rate[rows] if rows.any() else [0],
+            color=COLORS[colour],
+            hatch=hatch,
+            edgecolor="k",
+            lw=0.5,
+            alpha=0.85,
+            label=f"protection: {o}",
+        )
     ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="k", capsize=3, lw=1, label="95% interval")
     ax.scatter(
         t["unprotected_error"],
@@ -231,7 +251,7 @@ def plot_protection(result: CheckResult, title: str | None = None):
         zorder=3,
         label="error with clean photos posted",
     )
-    ax.axvline(FOOLED, ls="--", color="#8C8C8C", lw=1)
+    ax.axvline(FOOLED, ls="--", color=PALETTE["clean"], lw=1)
     ax.set_yticks(
         y,
         [
@@ -242,7 +262,12 @@ def plot_protection(result: CheckResult, title: str | None = None):
     ax.set_xlim(0, 1.02)
     ax.set_xlabel(f"protection rate on your {result.n_probes} clean test photos")
     ax.set_title(title or f"{result.person}: {result.source}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    words = ax.twinx()  # each outcome in words, at the right of its bar
+    words.set_ylim(ax.get_ylim())
+    words.set_yticks(y, [f"{_pct(r)}: {o}" for r, o in zip(rate, t["outcome"])], fontsize=8)
+    words.tick_params(length=0)
+    words.grid(False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
     return fig
 
 
