@@ -464,9 +464,9 @@ def no_lpips(monkeypatch):
     from facecure_lib.attacks import lowkey as lk
 
     monkeypatch.setitem(sys.modules, "lpips", None)
-    lk._lpips_load.cache_clear()
+    lk.load_lpips.cache_clear()
     yield lk
-    lk._lpips_load.cache_clear()
+    lk.load_lpips.cache_clear()
 
 
 def test_missing_lpips_in_the_paper_profile_warns_loudly(no_lpips):

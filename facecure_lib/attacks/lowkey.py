@@ -23,7 +23,7 @@ Perceptual = Callable[[torch.Tensor], torch.Tensor]
 
 
 @functools.lru_cache(maxsize=4)
-def _lpips_load(device: str) -> tuple[torch.nn.Module | None, str | None]:
+def load_lpips(device: str) -> tuple[torch.nn.Module | None, str | None]:
     """(LPIPS(alex) on `device`, None), or (None, why it could not be loaded)."""
     try:
         import lpips  # type: ignore[import-not-found]
@@ -37,7 +37,7 @@ def _lpips_load(device: str) -> tuple[torch.nn.Module | None, str | None]:
 
 
 def _lpips_model(device: str) -> torch.nn.Module | None:
-    return _lpips_load(device)[0]
+    return load_lpips(device)[0]
 
 
 def resolve_perceptual(choice: str, profile: str, device: torch.device) -> str:
@@ -50,7 +50,7 @@ def resolve_perceptual(choice: str, profile: str, device: torch.device) -> str:
         raise ValueError(f"perceptual must be 'auto', 'lpips_alex' or 'dssim', got {choice!r}")
     if choice == "dssim" or (choice == "auto" and profile != "paper"):
         return "dssim"
-    model, why = _lpips_load(str(device))
+    model, why = load_lpips(str(device))
     if model is not None:
         return "lpips_alex"
     if choice == "lpips_alex":
