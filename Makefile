@@ -3,8 +3,14 @@ VENV    ?= .venv
 PY      := $(VENV)/bin/python
 PROFILE ?= quick
 STAMP   := $(VENV)/.installed-$(shell cat pyproject.toml binder/requirements.txt 2>/dev/null | sha256sum | cut -c1-12)
+# The torch pair `make setup` installs (binder/README.md tabulates every launcher's pins).
+TORCH        := torch==2.14.1
+TORCHVISION  := torchvision==0.29.1
+# auto: from this machine's disk where the pair lies there, else the CPU build from
+# https://download.pytorch.org/whl/cpu; local | cpu | pypi (the CUDA build) choose.
+TORCH_SOURCE ?= auto
 
-.PHONY: seeds setup run test unit lint format notebooks strip check-stripped student bench clean-cache help
+.PHONY: seeds setup run test unit lint format notebooks strip check-stripped student bench lab assets clean-cache help
 
 help:
 	@echo "make run    - set up, execute every notebook headless (PROFILE=$(PROFILE)), write output/ and results/"
@@ -15,14 +21,17 @@ help:
 	@echo "make format - ruff format the library, tests, scripts and notebook sources"
 	@echo "make bench  - benchmarks -> benchmarks/RESULTS.md"
 	@echo "make student- write student versions of the notebooks to output/student/"
+	@echo "make lab    - install JupyterLab in the venv, register its kernel, say how to start it"
+	@echo "make assets - rebuild the README's figures (assets/) from library code"
 	@echo "make lint / strip / check-stripped"
 
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
-	# torch first, pinned to the build that lies on this machine's disk (never reinstall on Colab)
-	$(PY) -m pip install -q "torch==2.14.1" "torchvision==0.29.1"
+	# torch first: the pinned pair from this machine's disk if it lies there, else its CPU
+	# build (scripts/torch_source.py; TORCH_SOURCE chooses). Colab keeps its own torch.
+	$(PY) -m pip install -q $$(TORCH_SOURCE=$(TORCH_SOURCE) $(PY) scripts/torch_source.py $(TORCH) $(TORCHVISION))
 	$(PY) -m pip install -q -e ".[dev,paper]"
 	# facenet-pytorch pins torch<2.3, numpy<2, Pillow<10.3; its code runs fine without them
 	$(PY) -m pip install -q --no-deps "facenet-pytorch==2.6.0"
@@ -68,6 +77,16 @@ check-stripped: setup
 
 student: setup
 	$(PY) -m facecure_lib.student notebooks output/student
+
+lab: setup
+	$(PY) -m pip install -q -e ".[lab]"
+	$(PY) -m ipykernel install --user --name facecure --display-name "FaceCure (venv)"
+	@echo
+	@echo "JupyterLab is installed in $(VENV); the kernel 'FaceCure (venv)' is registered."
+	@echo "Start it with:  $(VENV)/bin/jupyter lab notebooks/"
+
+assets: setup
+	$(PY) scripts/make_assets.py
 
 bench: setup
 	$(PY) -m pip install -q -e ".[bench]"

@@ -57,12 +57,26 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+def shared_mode() -> int:
+    """Mode of a new file as `open()` would create it (0o666 less the umask): a cache or a
+    download built by one user stays readable by the others (mkstemp alone gives 0o600)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def make_shared(fd: int) -> None:
+    """Give a file opened by `tempfile.mkstemp` the mode of an ordinary new file."""
+    os.fchmod(fd, shared_mode())
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write `data` to `path` through a temporary file in the same folder, then rename."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        make_shared(fd)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -95,6 +109,7 @@ def save_tensors(path: Path, tensors: dict[str, torch.Tensor], meta: dict | None
     os.close(fd)
     try:
         save_file({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, tmp)
+        os.chmod(tmp, shared_mode())  # safetensors recreates the file: mode set afterwards
         digest = file_sha256(Path(tmp))
         os.replace(tmp, path)
     except BaseException:
@@ -114,13 +129,16 @@ def load_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict]:
         sidecar = json.loads(side.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise CacheCorruption(f"{side}: unreadable sidecar ({err})") from err
+    if not isinstance(sidecar, dict):
+        raise CacheCorruption(f"{side}: sidecar is not a JSON object ({type(sidecar).__name__})")
     if file_sha256(path) != sidecar.get("sha256"):
         raise CacheCorruption(f"{path}: checksum mismatch (partial or corrupt file)")
     try:
         tensors = load_file(str(path))
     except Exception as err:  # safetensors raises several types on bad files
         raise CacheCorruption(f"{path}: cannot be parsed ({err})") from err
-    return tensors, sidecar.get("meta", {})
+    meta = sidecar.get("meta", {})
+    return tensors, meta if isinstance(meta, dict) else {}
 
 
 def cached_tensors(
@@ -152,17 +170,44 @@ def cached_tensors(
     return tensors
 
 
-def load_weights(model: torch.nn.Module, path: Path, action: str = "rebuilding") -> dict | None:
+def check_owner(model: torch.nn.Module, path: Path, meta: dict, key: str | None = None) -> None:
+    """Raise CacheCorruption when saved weights belong to another model than `model`.
+
+    The sidecar records the model's name and the config its key hashes: the name must be
+    the model's, and the config must hash to `key` (default: the file's stem, which is the
+    key of every artefact path). Catches a weights file and its sidecar copied over
+    another model's of the same architecture, which `load_state_dict` would accept.
+    """
+    name = getattr(model, "name", None)
+    saved_name = meta.get("name")
+    if isinstance(name, str) and isinstance(saved_name, str) and saved_name != name:
+        raise CacheCorruption(f"{path}: weights saved for {saved_name}, not {name}")
+    saved_key = meta.get("key")
+    if isinstance(saved_key, dict):
+        want = key or Path(path).stem
+        if config_hash(saved_key) != want:
+            owner = saved_key.get("name", saved_name or "another model")
+            raise CacheCorruption(
+                f"{path}: weights saved for {owner} (key {config_hash(saved_key)}), "
+                f"not for key {want}"
+            )
+
+
+def load_weights(
+    model: torch.nn.Module, path: Path, action: str = "rebuilding", key: str | None = None
+) -> dict | None:
     """Fill `model` from weights saved by `save_tensors`; return their metadata.
 
     None on a miss, and also (with a warning naming `action`, e.g. "retraining") when the
-    file is corrupt or does not fit the model: the caller then builds the weights anew.
+    file is corrupt, belongs to another model (`check_owner`; `key` defaults to the file's
+    stem) or does not fit the model: the caller then builds the weights anew.
     """
     path = Path(path)
     if not path.exists():
         return None
     try:
         state, meta = load_tensors(path)
+        check_owner(model, path, meta, key)
         model.load_state_dict(state)
     except (CacheCorruption, FileNotFoundError, RuntimeError) as err:
         name = getattr(model, "name", type(model).__name__)

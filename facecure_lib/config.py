@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -92,13 +93,48 @@ def results_dir(profile: str) -> Path:
     return out
 
 
-def set_threads() -> None:
-    """Use every core for torch on CPU, but no more (oversubscription slows 2-core boxes).
+def cpu_quota() -> int:
+    """CPUs this process may really use: the affinity mask and a container's cgroup CPU
+    quota (`joblib.cpu_count`), which `os.cpu_count()` ignores (it counts the host's)."""
+    try:
+        import joblib
 
-    `FACECURE_THREADS` overrides: on a shared server set it to 1 per student process, since
-    torch's thread barriers slow down by orders of magnitude when cores are oversubscribed.
+        return max(1, int(joblib.cpu_count()))
+    except Exception:  # joblib missing or unable to read the cgroup files
+        affinity = getattr(os, "sched_getaffinity", None)
+        return max(1, len(affinity(0)) if affinity else os.cpu_count() or 1)
+
+
+def _env_threads(var: str) -> int | None:
+    """A positive thread count from an environment variable; None (with a warning if the
+    value is not a positive integer) otherwise."""
+    value = os.environ.get(var, "").strip()
+    if not value:
+        return None
+    try:
+        n = int(value)
+    except ValueError:
+        n = 0
+    if n < 1:
+        warnings.warn(f"{var}={value!r} is not a positive integer; ignored", stacklevel=3)
+        return None
+    return n
+
+
+def thread_count() -> int:
+    """`FACECURE_THREADS`, else `OMP_NUM_THREADS`, else the CPU quota (`cpu_quota`)."""
+    return _env_threads("FACECURE_THREADS") or _env_threads("OMP_NUM_THREADS") or cpu_quota()
+
+
+def set_threads() -> None:
+    """Use every core this process may use for torch on CPU, but no more (oversubscription
+    slows small boxes and containers down).
+
+    `FACECURE_THREADS` overrides, then `OMP_NUM_THREADS`: on a shared server set one of
+    them to 1 per student process, since torch's thread barriers slow down by orders of
+    magnitude when cores are oversubscribed. Otherwise the container's CPU quota decides.
     """
-    n = int(os.environ.get("FACECURE_THREADS") or os.cpu_count() or 1)
+    n = thread_count()
     if torch.get_num_threads() != n:
         torch.set_num_threads(n)
 

@@ -32,10 +32,13 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from tqdm.auto import tqdm
+
 from .asset_registry import ASSETS, QUICK_ALTERNATIVE, Asset, ChecksumError, DownloadError
-from .cache import atomic_write_text, file_sha256
+from .cache import atomic_write_text, file_sha256, make_shared
 from .config import cache_dir
 from .mirror import MIRROR_ENV, Mirror, active_mirror, announce
+from .streaming import Pace, removed_on_sigterm
 
 __all__ = [
     "ASSETS",
@@ -158,14 +161,20 @@ def download(
     allow_unpinned: bool = False,
     sha256_prefix: str | None = None,
     chunk_size: int = 1 << 20,
+    progress: bool = True,
+    min_rate: float = 1024.0,
+    max_time: float | None = None,
 ) -> Path:
     """Download `url` to the cache (or to a given path) and return the verified file.
 
     `dest_or_name` is a bare file name (stored under `<cache>/downloads/`) or a path.
     `sha256=None` is refused unless `allow_unpinned` (trust on first use, see the module
     docstring); `sha256_prefix` is then checked if given. `connect_timeout` bounds the time
-    to reach the server, `timeout` each later read. Raises `DownloadError` (offline, HTTP
-    error, truncated) or `ChecksumError`; in every failure case nothing is left behind.
+    to reach the server, `timeout` each later read; over every `timeout` seconds at least
+    `min_rate` bytes/s must arrive, and the whole body within `max_time` seconds if given (a
+    server that trickles bytes fails too). `progress` shows a progress bar in bytes. Raises
+    `DownloadError` (offline, HTTP error, truncated, too slow) or `ChecksumError`; in every
+    failure case, SIGTERM included, nothing is left behind.
     """
     dest = _resolve_dest(dest_or_name)
     expected = sha256.lower() if sha256 else None
@@ -184,10 +193,22 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     tmp = Path(tmp_name)
+    pace = Pace(min_rate=min_rate, window=timeout, max_time=max_time)
     try:
-        with os.fdopen(fd, "wb") as out:
+        make_shared(fd)
+        with removed_on_sigterm(tmp), os.fdopen(fd, "wb") as out:
             digest, received, announced = _stream(
-                url, out, what, dest, alternative, want, timeout, connect_timeout, chunk_size
+                url,
+                out,
+                what,
+                dest,
+                alternative,
+                want,
+                pace.read_timeout(timeout),
+                connect_timeout,
+                chunk_size,
+                pace,
+                progress,
             )
             out.flush()
             os.fsync(out.fileno())
@@ -224,8 +245,12 @@ def _stream(
     timeout: float,
     connect_timeout: float,
     chunk_size: int,
+    pace: Pace | None = None,
+    progress: bool = False,
 ) -> tuple[str, int, int | None]:
-    """Copy the body of `url` into `out`; return (sha256, bytes, Content-Length)."""
+    """Copy the body of `url` into `out` (a progress bar in bytes unless `progress` is
+    False; stopped when `pace` says it is too slow); return (sha256, bytes, Content-Length)."""
+    pace = pace or Pace(window=timeout)
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
         resp = urllib.request.urlopen(request, timeout=connect_timeout)  # noqa: S310
@@ -246,14 +271,30 @@ def _stream(
         _set_read_timeout(resp, timeout)
         length = resp.headers.get("Content-Length")
         announced = int(length) if length and length.isdigit() else None
+        bar = tqdm(
+            total=announced,
+            desc=dest.name,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            disable=not progress,
+            leave=False,
+        )
         try:
             while True:
-                chunk = resp.read(chunk_size)
+                chunk = resp.read1(chunk_size)  # what has arrived: the pace is checked often
                 if not chunk:
                     break
                 out.write(chunk)
                 h.update(chunk)
                 received += len(chunk)
+                bar.update(len(chunk))
+                slow = pace.problem(received)
+                if slow:
+                    raise DownloadError(
+                        f"Download of {what} from {url} {slow}. Nothing was kept; run again "
+                        f"later (or use {alternative})."
+                    )
         except http.client.IncompleteRead as err:
             raise DownloadError(
                 f"Download of {what} from {url} was cut short after {received} bytes "
@@ -264,6 +305,8 @@ def _stream(
                 f"Download of {what} from {url} failed after {received} bytes: {err}. "
                 f"Nothing was kept; run again (or use {alternative})."
             ) from None
+        finally:
+            bar.close()
     return h.hexdigest(), received, announced
 
 
@@ -285,6 +328,7 @@ def fetch_asset(
     url: str | None = None,
     timeout: float = 60.0,
     connect_timeout: float = 5.0,
+    progress: bool = True,
 ) -> Path:
     """Download (or find in the cache) a registered asset; see `ASSETS`.
 
@@ -307,6 +351,7 @@ def fetch_asset(
         sha256_prefix=asset.sha256_prefix,
         timeout=timeout,
         connect_timeout=connect_timeout,
+        progress=progress,
     )
 
 

@@ -197,7 +197,9 @@ def load_imagenet_folder(
         )
     xs, ys = [], []
     for f in folders:
-        files = sorted(p for p in f.iterdir() if is_image_name(p) and not is_ignored(p))
+        files = sorted(
+            p for p in f.iterdir() if is_image_name(p) and not is_ignored(p) and p.is_file()
+        )
         for p in files[:per_class]:
             img = center_square(open_rgb(p), size, Image.Resampling.BICUBIC)
             xs.append(to_tensor(img).float() / 255)

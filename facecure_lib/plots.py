@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
+import seaborn as sns
 import torch
 from matplotlib.figure import Figure
 
@@ -20,13 +21,18 @@ if TYPE_CHECKING:
     from .defenses.detection import DetectionResult
     from .game import RoundResult
 
+# The one source of colours: seaborn's colour-blind-safe palette (Okabe-Ito-like; every
+# colour of a figure below comes from it). Meaning is never carried by colour alone:
+# figures add markers, hatching or text where a distinction matters.
+PALETTE_NAME = "colorblind"
+COLORS: tuple[str, ...] = tuple(sns.color_palette(PALETTE_NAME).as_hex())
 PALETTE = {
-    "fawkes_v03": "#4C72B0",
-    "fawkes_v10": "#DD8452",
-    "lowkey": "#55A868",
-    "clean": "#8C8C8C",
-    "baseline": "#C44E52",
-    "robust": "#4C72B0",
+    "fawkes_v03": COLORS[0],  # blue
+    "fawkes_v10": COLORS[1],  # orange
+    "lowkey": COLORS[2],  # bluish green
+    "clean": COLORS[7],  # grey
+    "baseline": COLORS[3],  # vermillion
+    "robust": COLORS[0],  # blue
 }
 
 
@@ -39,6 +45,7 @@ def set_style() -> None:
         not in ("agg", "module://matplotlib_inline.backend_inline")
     ):
         matplotlib.use("Agg")
+    sns.set_palette(PALETTE_NAME)
     plt.rcParams.update(
         {
             "figure.figsize": (7.0, 4.0),
@@ -189,7 +196,7 @@ def plot_systems(systems: Mapping[str, Mapping], attacks: Sequence[str], title: 
     """Fig. 6 style: each system's clean accuracy (left) and protection rate (right), with
     one dot per attack."""
     names = list(systems)
-    colors = ["#C44E52", "#DD8452", "#4C72B0", "#55A868", "#8172B3", "#937860"]
+    colors = [COLORS[i % len(COLORS)] for i in (3, 1, 0, 2, 4, 5)]
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
     acc = [systems[s]["clean_accuracy"] for s in names]
     ax1.bar(range(len(names)), acc, color=colors[: len(names)])
@@ -359,7 +366,7 @@ def plot_interpolation(curve: Sequence[Mapping]):
             alphas,
             [c["protection_rate"][a] for c in curve],
             "-o",
-            color=PALETTE.get(a, "#8172B3"),
+            color=PALETTE.get(a, COLORS[4]),
             label=f"protection: {a}",
         )
     ax.set_xlabel("alpha  (0 = generic model, 1 = face-tuned model)")
@@ -377,7 +384,7 @@ def plot_roc(results: dict[str, DetectionResult], title: str = ""):
     for key, r in results.items():
         fpr, tpr = r.roc()
         ax.plot(fpr, tpr, label=f"{key} (AUC {r.metrics['auc']:.3f})", lw=1.6)
-    ax.plot([0, 1], [0, 1], ls=":", color="grey", lw=1)
+    ax.plot([0, 1], [0, 1], ls=":", color=PALETTE["clean"], lw=1)
     ax.set_xlabel("false positive rate (clean flagged)")
     ax.set_ylabel("true positive rate (cloaked caught)")
     ax.set_xlim(-0.01, 1.01)
@@ -402,7 +409,7 @@ def plot_game(
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7.5, 3.8))
-    colours = ["#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3"]
+    colours = [COLORS[i] for i in (0, 1, 2, 3, 4)]
     first = next(iter(games.values()), [])
     for i, (label, res) in enumerate(games.items()):
         c = colours[i % len(colours)]
@@ -418,12 +425,12 @@ def plot_game(
                 color=c,
                 mfc=c if r.winner == "user" else "white",
             )
-    ax.axhline(threshold, ls="--", color="#8C8C8C", lw=1)
+    ax.axhline(threshold, ls="--", color=PALETTE["clean"], lw=1)
     ax.text(
         0.01,
         threshold + 0.02,
         f"user wins above {threshold:.2f}",
-        color="#8C8C8C",
+        color=PALETTE["clean"],
         fontsize=8,
         transform=ax.get_yaxis_transform(),
     )

@@ -102,13 +102,34 @@ def write_results(
     return path
 
 
+def regenerate_hint(notebook: str, profile: str) -> str:
+    """How to write a notebook's results file anew."""
+    number = notebook.split("_", 1)[0]
+    return (
+        f"run the notebook again to rewrite it (`python -m facecure_lib.run_all --only "
+        f"{number} --profile {profile}`, or `facecure run --only {number}`)"
+    )
+
+
 def read_results(notebook: str, profile: str = "quick", out_dir: Path | None = None) -> dict:
-    """Read a results file; missing required keys raise a ValueError."""
+    """Read a results file; a corrupt file or missing required keys raise a ValueError that
+    names the file and how to regenerate it."""
     path = (out_dir or results_dir(profile)) / f"{notebook}.json"
-    data = json.loads(Path(path).read_text())
+    try:
+        data = json.loads(Path(path).read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise ValueError(
+            f"{path}: corrupt results file of {notebook} ({err}); "
+            f"{regenerate_hint(notebook, profile)}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ValueError(
+            f"{path}: not a results file (a JSON {type(data).__name__}, not an object); "
+            f"{regenerate_hint(notebook, profile)}"
+        )
     missing = [k for k in REQUIRED if k not in data]
     if missing:
-        raise ValueError(f"{path}: missing keys {missing}")
+        raise ValueError(f"{path}: missing keys {missing}; {regenerate_hint(notebook, profile)}")
     return data
 
 

@@ -14,9 +14,8 @@ import sys
 import time
 from pathlib import Path
 
-from .cache import atomic_write_text
-from .config import check_profile, project_root, results_dir
-from .paper import summary_text
+# torch-free at import: `facecure run --help` reads `add_arguments` (the library is
+# imported when the notebooks actually run)
 
 
 def notebooks(folder: Path) -> list[Path]:
@@ -48,6 +47,9 @@ def _fmt(v) -> str:
 
 def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
     """(notebook, finding, ours, paper) rows read from the results files that exist."""
+    from .config import results_dir
+    from .paper import summary_text
+
     rows = []
     folder = results_dir(profile)
 
@@ -115,6 +117,9 @@ def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
 
 def write_summary(profile: str, timings: dict[str, float], path: Path) -> str:
     """Markdown summary: per-notebook runtimes, then our findings beside the paper's."""
+    from .cache import atomic_write_text
+    from .config import results_dir
+
     lines = [
         f"# FaceCure Tutorials — {profile} profile summary",
         "",
@@ -172,6 +177,9 @@ def seeds_markdown(table: dict) -> list[str]:
 def run_seeds(profile: str, seeds: list[int], todo: list[Path], out: Path) -> int:
     """Run the notebooks once per seed (results under results/seeds/seed_<k>/), then write
     results/<profile>/seeds.json and the seeds table into output/SEEDS.md."""
+    from .cache import atomic_write_text
+    from .config import project_root, results_dir
+
     by_seed, root = {}, project_root()
     for seed in seeds:
         folder = root / "results" / "seeds" / f"seed_{seed}"
@@ -210,10 +218,10 @@ def _preflight_ok(profile: str) -> bool:
     return True
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--profile", default="quick")
-    ap.add_argument("--seed", type=int, default=0)
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of the runner (`python -m facecure_lib.run_all`, `facecure run`)."""
+    ap.add_argument("--profile", default="quick", choices=("quick", "paper"), help="default: quick")
+    ap.add_argument("--seed", type=int, default=0, help="SEED of every notebook (default 0)")
     ap.add_argument(
         "--seeds",
         type=int,
@@ -222,7 +230,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--only", nargs="*", help="notebook stems or numbers to run (default: all)")
     ap.add_argument("--out", default=None, help="output folder (default: output/)")
-    args = ap.parse_args(argv)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the notebooks chosen by parsed `add_arguments` options; return the exit code."""
+    from .config import check_profile, project_root
+
     profile = check_profile(args.profile)
     if profile == "paper" and not _preflight_ok(profile):
         return 1
@@ -246,6 +259,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  done in {timings[nb.stem]:.0f} s", flush=True)
     print(write_summary(profile, timings, out / "SUMMARY.md"))
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m facecure_lib.run_all [options]`."""
+    ap = argparse.ArgumentParser(description=__doc__)
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
 
 
 if __name__ == "__main__":

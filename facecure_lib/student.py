@@ -124,17 +124,27 @@ def count_exercises(path: Path) -> int:
     return len(re.findall(re.escape(BEGIN), text))
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description="Write student versions of the notebooks.")
-    ap.add_argument("src", nargs="?", default="notebooks")
-    ap.add_argument("dst", nargs="?", default="output/student")
+def add_arguments(ap: argparse.ArgumentParser) -> None:
+    """The options of `python -m facecure_lib.student` and `facecure student`."""
+    ap.add_argument("src", nargs="?", default="notebooks", help="default: notebooks")
+    ap.add_argument("dst", nargs="?", default="output/student", help="default: output/student")
     ap.add_argument(
         "--reference",
         metavar="FOLDER",
         help="executed solution notebooks whose outputs the student versions carry "
         "as nbval references (the test pipeline's second stage)",
     )
-    args = ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m facecure_lib.student [src] [dst] [--reference FOLDER]`."""
+    ap = argparse.ArgumentParser(description="Write student versions of the notebooks.")
+    add_arguments(ap)
+    return run(ap.parse_args(argv))
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the student notebooks chosen by parsed `add_arguments` options."""
     src, dst = Path(args.src), Path(args.dst)
     if src.resolve() == dst.resolve():
         print(

@@ -40,3 +40,18 @@ def _strict_exercises():
 
     with exercises.strict():
         yield
+
+
+@pytest.fixture
+def world(tmp_cache):
+    """A colour 'world' for `facecure check`: 8 flat-colour identities (32 px) and the
+    gallery of its private ones (see tests.helpers.colour_dataset)."""
+    from facecure_lib.data.dataset import subset
+    from facecure_lib.scenario import load_scenario
+
+    from .helpers import colour_dataset
+
+    ds = colour_dataset(n_ids=8, per_id=10, size=32)
+    scenario = load_scenario("quick", 0, dataset=ds, n_public=3, n_attackers=1, progress=False)
+    gallery = subset(ds, scenario.private, "colours")
+    return scenario, gallery

@@ -454,3 +454,80 @@ def test_untargeted_attacks_run_in_chunks(surrogates, monkeypatch):
     assert a.images.shape == x.shape and torch.equal(a.images, b.images)
     assert len(a.config["balance_c_end"]) == 5 and a.config["chunk"] == 2
     assert (a.images - x).abs().amax() <= 15 / 255 + 1e-6
+
+
+@pytest.fixture
+def no_lpips(monkeypatch):
+    """`import lpips` fails (as where the package or AlexNet's weights are missing)."""
+    import sys
+
+    from facecure_lib.attacks import lowkey as lk
+
+    monkeypatch.setitem(sys.modules, "lpips", None)
+    lk.load_lpips.cache_clear()
+    yield lk
+    lk.load_lpips.cache_clear()
+
+
+def test_missing_lpips_in_the_paper_profile_warns_loudly(no_lpips):
+    with pytest.warns(UserWarning) as record:
+        assert no_lpips.resolve_perceptual("auto", "paper", torch.device("cpu")) == "dssim"
+    msg = str(record[0].message)
+    assert "LPIPS(alex) could not be loaded" in msg and "ModuleNotFoundError" in msg
+    assert "much less constrained" in msg and "perceptual='dssim'" in msg
+
+
+def test_lpips_asked_for_explicitly_raises_with_the_reason(no_lpips):
+    with pytest.raises(RuntimeError, match="LPIPS.*unavailable.*ModuleNotFoundError"):
+        no_lpips.resolve_perceptual("lpips_alex", "paper", torch.device("cpu"))
+
+
+def test_quick_profile_and_explicit_dssim_stay_silent(no_lpips, recwarn):
+    assert no_lpips.resolve_perceptual("auto", "quick", torch.device("cpu")) == "dssim"
+    assert no_lpips.resolve_perceptual("dssim", "paper", torch.device("cpu")) == "dssim"
+    assert not [w for w in recwarn if "LPIPS" in str(w.message)]
+
+
+# --------------------------------------------------------------------------- speed-ups, exact
+
+
+def test_dssim_of_a_subset_is_bit_identical_to_the_whole_batch():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(6, 3, 32, 32, generator=g)
+    xa = (x + 0.03 * torch.randn(x.shape, generator=g)).clamp(0, 1).requires_grad_(True)
+    full = DSSIMTo(x)(xa)
+    (g_full,) = torch.autograd.grad(full.sum(), xa)
+    idx = torch.tensor([1, 4])
+    part_x = xa.detach()[idx].clone().requires_grad_(True)
+    part = DSSIMTo(x).subset(idx)(part_x)
+    (g_part,) = torch.autograd.grad(part.sum(), part_x)
+    assert torch.equal(part, full[idx]) and torch.equal(g_part, g_full[idx])
+
+
+def test_budget_penalty_gives_the_full_batch_gradient():
+    """Only the pictures over the budget enter the graph; the gradient is the same."""
+    from facecure_lib.attacks.fawkes import budget_penalty
+
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(5, 3, 24, 24, generator=g)
+    xa = (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(0, 1).requires_grad_(True)
+    dssim = DSSIMTo(x)
+    d = dssim(xa)
+    th = float(d.detach().median())
+    (want,) = torch.autograd.grad((1e6 * F.relu(d - th).pow(2)).sum(), xa)
+    (got,) = torch.autograd.grad(budget_penalty(dssim, xa, d.detach(), th, 1e6), xa)
+    assert torch.equal(got, want) and bool((got[d <= th] == 0).all())
+    assert budget_penalty(dssim, xa, d.detach(), float(d.detach().max()), 1e6) is None
+
+
+def test_in_place_projection_is_bit_identical():
+    from facecure_lib.attacks.core import from_tanh, to_tanh
+    from facecure_lib.attacks.fawkes import project_box_
+
+    g = torch.Generator().manual_seed(2)
+    x = torch.rand(3, 3, 16, 16, generator=g)
+    w = to_tanh(x) + 0.3 * torch.randn(x.shape, generator=g)
+    lo, hi = (x - 15 / 255).clamp(0, 1), (x + 15 / 255).clamp(0, 1)
+    want = to_tanh(torch.minimum(torch.maximum(from_tanh(w), lo), hi))
+    project_box_(w, lo, hi)
+    assert torch.equal(w, want)

@@ -55,3 +55,53 @@ def test_results_file(tmp_path):
     assert "runtime_s" not in stable_view(data)
     with pytest.raises(ValueError, match="may not override"):
         write_results("99_demo", "quick", 0, 1.0, {}, {"seed": 3}, out_dir=tmp_path)
+
+
+# --------------------------------------------------------------------------- threads
+
+
+@pytest.fixture
+def thread_env(monkeypatch):
+    """set_threads with a fake CPU quota of 3; returns the thread count it chose."""
+    from facecure_lib import config
+
+    chosen = []
+    monkeypatch.setattr(config, "cpu_quota", lambda: 3)
+    monkeypatch.setattr(config.torch, "set_num_threads", chosen.append)
+    monkeypatch.setattr(config.torch, "get_num_threads", lambda: -1)
+    for var in ("FACECURE_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+
+    def threads(**env) -> int:
+        for k, v in env.items():
+            monkeypatch.setenv(k, v)
+        config.set_threads()
+        return chosen[-1]
+
+    return threads
+
+
+def test_threads_follow_the_cpu_quota(thread_env):
+    assert thread_env() == 3
+
+
+def test_threads_env_order(thread_env):
+    assert thread_env(OMP_NUM_THREADS="2") == 2
+    assert thread_env(FACECURE_THREADS="1", OMP_NUM_THREADS="2") == 1
+
+
+def test_bad_thread_settings_fall_through_with_a_warning(thread_env):
+    with pytest.warns(UserWarning, match="FACECURE_THREADS"):
+        assert thread_env(FACECURE_THREADS="lots", OMP_NUM_THREADS="2") == 2
+    with pytest.warns(UserWarning, match="OMP_NUM_THREADS"):
+        assert thread_env(FACECURE_THREADS="", OMP_NUM_THREADS="0") == 3
+
+
+def test_cpu_quota_is_within_the_affinity_mask():
+    import os
+
+    from facecure_lib.config import cpu_quota
+
+    n = cpu_quota()
+    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    assert 1 <= n <= allowed

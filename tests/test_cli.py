@@ -15,6 +15,7 @@ from facecure_lib.data.dataset import subset
 from facecure_lib.scenario import load_scenario
 from facecure_lib.selfcheck import inputs as check_inputs
 from facecure_lib.selfcheck import run as check_run
+from facecure_lib.selfcheck import spec as check_spec
 
 from .helpers import colour_dataset
 from .test_selfcheck import BAD_INPUTS, tiny_extractor, write_person
@@ -171,7 +172,9 @@ def test_cli_no_face_and_bad_options(tmp_path, tiny_world, capsys, monkeypatch):
     assert cli.main(["check", str(folder), "--extractors", "nope", "--quiet"]) == 2
     assert "Unknown extractor" in capsys.readouterr().err
     assert cli.main(["check", str(folder), "--attack", "fawkes_v10", "--mode", "ultra"]) == 2
-    assert "Unknown mode" in capsys.readouterr().err
+    assert "invalid choice: 'ultra'" in capsys.readouterr().err
+    assert cli.main(["check", str(folder), "--attack", "fawkes_v10", "--mode", "min"]) == 2
+    assert "Unknown mode 'min' for fawkes_v10" in capsys.readouterr().err
 
 
 def test_module_entry_point_runs_as_a_process(tmp_path):
@@ -248,3 +251,128 @@ def test_cli_on_the_real_zoo(tmp_path):
         folder, extractors=names, scenario=scenario, gallery=gallery, defenses="off", progress=False
     ).to_dict()
     assert _rows(saved) == _rows(lib)
+
+
+# --------------------------------------------------------------------------- options, help
+
+
+def test_help_reads_well(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "300")
+    for command in ((), ("check",), ("run",), ("student",)):
+        assert cli.main([*command, "--help"]) == 0
+        out = capsys.readouterr().out
+        assert "%%" not in out and max(len(line) for line in out.splitlines()) <= 100
+        assert "exit codes:" in out and all(f"  {c}  " in out for c in check_spec.EXIT_CODES)
+    assert cli.main(["check", "--help"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "70% of the photos" in out and "clean 30%." in out
+    assert "{min,low,mid,high,default}" in out and "fawkes_v10: low, mid, high" in out
+    for names in check_spec.EXTRACTORS.values():
+        assert all(n in out for n in names)
+
+
+def test_version(capsys):
+    from facecure_lib import __version__
+
+    assert cli.main(["--version"]) == 0
+    assert capsys.readouterr().out.strip() == f"facecure {__version__}"
+
+
+def test_attack_modes_constant_matches_the_attacks():
+    from facecure_lib.attacks import ATTACKS
+
+    assert check_spec.ATTACK_MODES == {k: tuple(a.modes) for k, a in ATTACKS.items()}
+    assert set(check_spec.MODES) == {m for a in ATTACKS.values() for m in a.modes}
+
+
+def test_extractor_names_constant_matches_the_live_zoo():
+    from facecure_lib import zoo
+
+    for profile in ("quick", "paper"):
+        assert list(check_spec.EXTRACTORS[profile]) == zoo.available(profile), profile
+
+
+BAD_OPTIONS = {
+    "negative seed": (["--seed", "-1"], "--seed"),
+    "huge seed": (["--seed", str(10**23)], "--seed"),
+    "empty out": (["--out", ""], "--out"),
+    "blank out": (["--out", "  "], "--out"),
+    "no extractor": (["--extractors", " , "], "--extractors"),
+    "stem only": (["--pattern", "{stem}"], "--pattern"),
+    "stem and ext": (["--pattern", "{stem}{ext}"], "--pattern"),
+    "unknown field": (["--pattern", "{stem}_{name}.png"], "--pattern"),
+    "one picture": (["--min-pictures", "1"], "--min-pictures"),
+    "mode without attack": (["--mode", "high"], "--mode"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_OPTIONS))
+def test_bad_options_exit_2_up_front_naming_the_option(tmp_path, capsys, monkeypatch, case):
+    args, option = BAD_OPTIONS[case]
+    folder = write_person(tmp_path / "me", n=6)
+    monkeypatch.setattr(check_run, "check_cloak", lambda *a, **k: pytest.fail("ran the check"))
+    assert cli.main(["check", str(folder), "--quiet", *args]) == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}" in err and "Traceback" not in err
+    assert not (tmp_path / "me_facecure_report").exists()
+
+
+def test_bad_seed_as_a_process(tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "facecure_lib.cli", "check", str(tmp_path), "--seed", "-1"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and "--seed" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_stem_only_pattern_is_refused_by_the_library():
+    for bad in ("{stem}", "{stem}{ext}"):
+        with pytest.raises(check.CheckInputError, match="add something"):
+            check.resolve_pattern(bad)
+    assert check.resolve_pattern("{stem}.png") == "{stem}.png"
+
+
+def test_run_and_student_subcommands(monkeypatch, tmp_path, capsys):
+    from facecure_lib import run_all, student
+
+    seen = {}
+    monkeypatch.setattr(run_all, "run", lambda args: seen.setdefault("run", args) and 0)
+    monkeypatch.setattr(student, "run", lambda args: seen.setdefault("student", args) and 0)
+    assert cli.main(["run", "--only", "02", "--seed", "3", "--profile", "quick"]) == 0
+    assert seen["run"].only == ["02"] and seen["run"].seed == 3 and seen["run"].out is None
+    assert cli.main(["run", "--seed", "-2"]) == 2 and "--seed" in capsys.readouterr().err
+    assert cli.main(["student", "nb", str(tmp_path), "--reference", "x"]) == 0
+    assert seen["student"].src == "nb" and seen["student"].reference == "x"
+    monkeypatch.undo()
+    assert cli.main(["student", str(tmp_path), str(tmp_path)]) == 2  # the real one refuses
+    assert "refusing to overwrite" in capsys.readouterr().err
+
+
+def test_every_help_is_torch_free():
+    code = (
+        "import sys, contextlib, io\n"
+        "from facecure_lib import cli\n"
+        "for c in ([], ['check'], ['run'], ['student']):\n"
+        "    with contextlib.redirect_stdout(io.StringIO()):\n"
+        "        cli.main(c + ['--help'])\n"
+        "sys.exit('torch' in sys.modules)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_offline_paper_model_is_explained_with_the_quick_models(tmp_path, monkeypatch):
+    from facecure_lib import zoo
+    from facecure_lib.download import DownloadError
+    from facecure_lib.selfcheck import world
+
+    def offline(name, *a, **k):
+        raise DownloadError(f"Could not download {name} (x.pt) from https://e.invalid: offline.")
+
+    monkeypatch.setattr(zoo, "load_extractor", offline)
+    models, notes = world.load_models(["facenet-vggface2"], scenario=None, progress=False)
+    assert models == {} and len(notes) == 1
+    assert "needs its pretrained weights downloaded" in notes[0]
+    assert "Could not download facenet-vggface2" in notes[0]
+    assert ",".join(zoo.available("quick")) in notes[0]

@@ -31,6 +31,17 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         elif self.path == "/truncated.bin":  # announces more than it sends, then closes
             self._send(BODY[: len(BODY) // 3], len(BODY))
             self.close_connection = True
+        elif self.path.startswith("/trickle"):  # one byte every 50 ms, forever-ish
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(BODY)))
+            self.end_headers()
+            try:
+                for k in range(len(BODY)):
+                    self.wfile.write(BODY[k : k + 1])
+                    self.wfile.flush()
+                    time.sleep(0.05)
+            except OSError:  # the client gave up
+                pass
         elif self.path == "/redirect":
             self.send_response(302)
             self.send_header("Location", "/file.bin")
@@ -255,3 +266,80 @@ def test_fetch_asset_uses_registry_hash(server, monkeypatch):
 def test_is_reachable(server):
     assert dl.is_reachable(server)
     assert not dl.is_reachable(f"http://127.0.0.1:{_closed_port()}/", timeout=1)
+
+
+# --------------------------------------------------------------------------- reliability
+
+
+def test_download_files_are_readable_by_everyone_else(server):
+    import os
+    import stat
+
+    mask = os.umask(0)
+    os.umask(mask)
+    path = dl.download(f"{server}/file.bin", "file.bin", BODY_SHA, what="test file")
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_progress_bar_in_bytes_and_quiet_when_asked(server, capsys):
+    dl.download(f"{server}/file.bin", "a.bin", BODY_SHA, what="test file", progress=True)
+    err = capsys.readouterr().err
+    assert "a.bin" in err and "1.00M" in err  # total from Content-Length, in bytes
+    dl.download(f"{server}/file.bin", "b.bin", BODY_SHA, what="test file", progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_trickling_server_times_out(server):
+    """A server sending one byte every 50 ms never hits the per-read timeout."""
+    start = time.perf_counter()
+    with pytest.raises(dl.DownloadError, match="too slow") as info:
+        dl.download(
+            f"{server}/trickle", "t.bin", BODY_SHA, what="test file", timeout=1.0, progress=False
+        )
+    assert time.perf_counter() - start < 10
+    assert "bytes/s" in str(info.value) and _leftovers() == []
+
+
+def test_overall_deadline(server):
+    start = time.perf_counter()
+    with pytest.raises(dl.DownloadError, match="did not finish within 1 s"):
+        dl.download(
+            f"{server}/trickle",
+            "t.bin",
+            BODY_SHA,
+            what="test file",
+            min_rate=0,
+            max_time=1.0,
+            progress=False,
+        )
+    assert time.perf_counter() - start < 10 and _leftovers() == []
+
+
+def test_sigterm_during_download_leaves_no_part_file(server, tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    cache = tmp_path / "sigterm-cache"
+    code = (
+        "from facecure_lib import download as dl\n"
+        f"dl.download({server + '/trickle'!r}, 't.bin', {BODY_SHA!r}, what='t', "
+        "progress=False)\n"
+    )
+    env = {**os.environ, "FACECURE_CACHE": str(cache)}
+    proc = subprocess.Popen([sys.executable, "-c", code], env=env)
+    try:
+        deadline = time.time() + 60
+        parts: list[Path] = []
+        while time.time() < deadline and not parts:
+            time.sleep(0.1)
+            parts = list((cache / "downloads").glob("*.part")) if cache.exists() else []
+        assert parts, "the download never started"
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == -signal.SIGTERM  # still ends as SIGTERM does
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert list((cache / "downloads").iterdir()) == []

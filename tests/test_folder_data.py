@@ -164,7 +164,7 @@ def _fake_lfw(home: Path, people: dict[str, int]) -> None:
             _picture(10 * p_i + k, size=(250, 250)).save(folder / f"{person}_{k:04d}.jpg")
 
 
-def test_lfw_through_sklearn_on_fake_layout(tmp_path):
+def test_lfw_through_sklearn_on_fake_layout(tmp_path, tmp_cache):
     _fake_lfw(tmp_path, {"Ann_Lee": 3, "Bo_Chan": 2, "Cy_Dee": 1})
     ds = lfw_mod.load_lfw(
         min_faces_per_person=2, image_size=40, data_home=tmp_path, download_if_missing=False
@@ -191,6 +191,103 @@ def test_lfw_through_sklearn_on_fake_layout(tmp_path):
         max_per_identity=2,
     )
     assert len(capped) == 4
+
+
+def _write_marker(path: str) -> str:
+    """Called when the crafted pickle below is unpickled: proof that it was."""
+    Path(path).write_text("unpickled")
+    return "pwned"
+
+
+class _Crafted:
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (_write_marker, (self.marker,))
+
+
+def test_lfw_never_unpickles_anything_in_its_folder(tmp_path, tmp_cache):
+    """sklearn caches LFW with joblib.Memory and unpickles lfw_home/joblib/.../output.pkl
+    unchecked: a crafted pickle placed there must never be loaded."""
+    import pickle
+
+    from sklearn.datasets import fetch_lfw_people
+
+    home = tmp_path / "data"
+    _fake_lfw(home, {"Ann_Lee": 3, "Bo_Chan": 2, "Cy_Dee": 1})
+    want = fetch_lfw_people(  # what sklearn returns; leaves its joblib cache behind
+        data_home=str(home),
+        funneled=True,
+        resize=None,
+        min_faces_per_person=2,
+        color=True,
+        slice_=lfw_mod.LFW_SLICE,
+        download_if_missing=False,
+    )
+    pickles = sorted(home.rglob("output.pkl"))
+    assert pickles, "joblib's cache is where the test expects it"
+    marker = tmp_path / "marker.txt"
+    for path in pickles:
+        path.write_bytes(pickle.dumps(_Crafted(marker)))
+    ds = lfw_mod.load_lfw(
+        min_faces_per_person=2, image_size=125, data_home=home, download_if_missing=False
+    )
+    assert not marker.exists(), "a pickle in the LFW folder was unpickled"
+    assert ds.identities == [str(n) for n in want.target_names]
+    assert ds.labels.tolist() == want.target.tolist()  # sklearn's order, shuffle included
+    faces = np.rint(want.images * 255).astype(np.uint8)
+    assert np.array_equal(ds.images.permute(0, 2, 3, 1).numpy(), faces)
+    again = lfw_mod.load_lfw(
+        min_faces_per_person=2, image_size=125, data_home=home, download_if_missing=False
+    )
+    assert torch.equal(again.images, ds.images) and not marker.exists()
+    assert sorted(home.rglob("*.pkl")) == pickles  # nothing new for joblib to read later
+
+
+def test_lfw_download_is_checked_and_extracted(tmp_path, tmp_cache, monkeypatch):
+    """No sklearn download path: our sha256-pinned download of the archive, then extraction
+    in sklearn's layout (from a local server)."""
+    import hashlib
+    import http.server
+    import tarfile
+    import threading
+
+    src = tmp_path / "src"
+    _fake_lfw(src, {"Ann_Lee": 2, "Bo_Chan": 2})
+    archive = tmp_path / "lfw-funneled.tgz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(src / "lfw_home" / "lfw_funneled", arcname="lfw_funneled")
+    body = archive.read_bytes()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):  # noqa: N802
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/5976015"
+        monkeypatch.setattr(lfw_mod, "LFW_SOURCE", url)
+        sha = hashlib.sha256(body).hexdigest()
+        monkeypatch.setitem(lfw_mod.LFW_ARCHIVES, True, ("lfw-funneled.tgz", sha))
+        home = tmp_path / "home"
+        ds = lfw_mod.load_lfw(min_faces_per_person=2, image_size=32, data_home=home)
+        assert ds.identities == ["Ann Lee", "Bo Chan"] and len(ds) == 4
+        assert (home / "lfw_home" / "lfw_funneled" / "Bo_Chan").is_dir()
+        assert not list((home / "lfw_home").glob("*.tgz"))  # the archive is removed
+        monkeypatch.setitem(lfw_mod.LFW_ARCHIVES, True, ("lfw-funneled.tgz", "0" * 64))
+        with pytest.raises(lfw_mod.LFWUnavailableError, match="sha256"):
+            lfw_mod.load_lfw(min_faces_per_person=2, data_home=tmp_path / "other")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
 
 
 def test_lfw_missing_without_download(tmp_path):

@@ -9,14 +9,12 @@ from PIL import Image
 from torch import nn
 
 from facecure_lib import selfcheck as check
-from facecure_lib.data.dataset import subset
 from facecure_lib.models.base import Extractor
-from facecure_lib.scenario import load_scenario
 from facecure_lib.selfcheck import CheckInputError, ReportExistsError
 from facecure_lib.selfcheck import inputs as check_inputs
 from facecure_lib.selfcheck import run as check_run
 
-from .helpers import colour_dataset, mean_colour_extractor
+from .helpers import mean_colour_extractor
 
 PERSON = (20, 235, 20)  # far from every colour of colour_dataset (channels in [25, 225])
 
@@ -38,8 +36,10 @@ def write_person(
     size=40,
     seed=0,
     cloaked=True,
+    halves=0,
 ):
-    """n flat-colour photos (+ noise) and their 'cloaked' versions (another colour if given)."""
+    """n flat-colour photos (+ noise) and their 'cloaked' versions (another colour if given;
+    with `halves`, the left half brightened and the right half darkened by that much)."""
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(seed)
     for k in range(n):
@@ -47,7 +47,10 @@ def write_person(
         arr = np.clip(np.array(colour) + noise, 0, 255).astype(np.uint8)
         Image.fromarray(arr).save(folder / f"img{k:02d}.png")
         if cloaked:
-            if cloak_colour is None:
+            if halves:
+                shift = np.where(np.arange(size) < size // 2, halves, -halves)[None, :, None]
+                out = np.clip(arr.astype(int) + shift, 0, 255)
+            elif cloak_colour is None:
                 out = np.clip(arr.astype(int) + rng.integers(-3, 4, arr.shape), 0, 255)
             else:
                 out = np.clip(np.array(cloak_colour) + noise, 0, 255)
@@ -55,15 +58,6 @@ def write_person(
                 folder / pattern.format(stem=f"img{k:02d}", ext=".png")
             )
     return folder
-
-
-@pytest.fixture
-def world(tmp_cache):
-    """A colour 'world': 8 flat-colour identities (32 px), the mean-colour recogniser."""
-    ds = colour_dataset(n_ids=8, per_id=10, size=32)
-    scenario = load_scenario("quick", 0, dataset=ds, n_public=3, n_attackers=1, progress=False)
-    gallery = subset(ds, scenario.private, "colours")
-    return scenario, gallery
 
 
 def run(folder, world, models=None, **kw):
@@ -148,10 +142,22 @@ def test_identity_cloak_gives_the_unprotected_error(tmp_path, world):
     assert "did not protect you" in r.verdict()
 
 
+class MeanAndHalves(nn.Module):
+    """Mean colour, plus (x20) how much brighter the left half is than the right half."""
+
+    def forward(self, x):
+        w = x.shape[-1] // 2
+        halves = x[..., :w].mean(dim=(2, 3)) - x[..., w:].mean(dim=(2, 3))
+        return torch.cat([x.mean(dim=(2, 3)), 20 * halves], 1)
+
+
 def test_perfect_cloak_fools_the_recogniser(tmp_path, world):
-    # the cloaked photos are further from the clean ones than any other identity's colour
-    folder = write_person(tmp_path / "me", n=10, cloak_colour=(235, 20, 235))
-    r = run(folder, world)
+    # a small cloak (+-10 on each half) that this recogniser weighs more than any colour
+    folder = write_person(tmp_path / "me", n=10, halves=10)
+    halves = Extractor(
+        MeanAndHalves(), "halves", 32, (0, 0, 0), (1, 1, 1), normalize=False, cache_key="halves"
+    )
+    r = run(folder, world, models={"halves": halves})
     row = r.table.iloc[0]
     assert row["protection_rate"] == 1.0 and row["unprotected_error"] == 0.0
     assert row["missed"] == row["n_probes"] == 3

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from tqdm.auto import trange
 
 from ..models.base import Extractor
-from .core import from_tanh, to_tanh
+from .core import TANH_CONSTANT, from_tanh, to_tanh
 from .metrics import DSSIMTo
 
 TargetPool = Mapping[Any, torch.Tensor]
@@ -24,6 +24,36 @@ TargetPool = Mapping[Any, torch.Tensor]
 
 def _adadelta(w: torch.Tensor, lr: float) -> torch.optim.Optimizer:
     return torch.optim.Adadelta([w], lr=lr, rho=0.95, eps=1e-7)
+
+
+def budget_penalty(
+    dssim: DSSIMTo, xa: torch.Tensor, d: torch.Tensor, th: float, const: float
+) -> torch.Tensor | None:
+    """The summed penalty const * max(DSSIM - th, 0)^2 of pictures `xa`, differentiable,
+    computed for the pictures over the budget only (`d`: every picture's DSSIM, no graph).
+
+    For a picture within the budget the penalty and its gradient are exactly zero, so the
+    step is the same as with the penalty of the whole batch, without a backward pass
+    through DSSIM for those pictures; None when every picture is within the budget.
+    """
+    over = (d > th).nonzero().flatten()
+    if over.numel() == 0:
+        return None
+    return (const * F.relu(dssim.subset(over)(xa[over]) - th).pow(2)).sum()
+
+
+def _with_penalty(loss: torch.Tensor, penalty: torch.Tensor | None) -> torch.Tensor:
+    return loss if penalty is None else loss + penalty
+
+
+@torch.no_grad()
+def project_box_(w: torch.Tensor, lo: torch.Tensor, hi: torch.Tensor) -> None:
+    """w <- to_tanh(clip(from_tanh(w), lo, hi)), in place: the same float64 arithmetic as
+    `to_tanh` (identical results) without its temporary tensors."""
+    z = torch.minimum(torch.maximum(from_tanh(w), lo), hi).double()
+    z.sub_(0.5).mul_(TANH_CONSTANT)
+    torch.atanh(z, out=z)
+    w.copy_(z)
 
 
 @torch.no_grad()
@@ -109,8 +139,7 @@ def fawkes_v03(
     w = to_tanh(x).requires_grad_(True)
     opt = _adadelta(w, lr)
     best = x.clone()
-    with torch.no_grad():
-        best_loss = feature_loss(x)
+    best_loss = (t - fx).norm(dim=1) / t_norm  # feature_loss(x), without a second forward
     start_loss = best_loss.clone()
     decay_every = max(1, steps // 3)
 
@@ -122,12 +151,13 @@ def fawkes_v03(
     for it in trange(steps, desc=f"fawkes_v03 th={th}", disable=not progress, leave=False):
         xa = from_tanh(w)
         feat = feature_loss(xa)
-        d = dssim(xa)
-        loss = const * F.relu(d - th).pow(2) + feat
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
         with torch.no_grad():
-            keep_best(xa.detach(), feat.detach(), d.detach())
+            d = dssim(xa)
+        loss = _with_penalty(feat.sum(), budget_penalty(dssim, xa, d, th, const))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        with torch.no_grad():
+            keep_best(xa.detach(), feat.detach(), d)
         opt.step()
         if it and it % decay_every == 0:
             for group in opt.param_groups:
@@ -190,14 +220,15 @@ def fawkes_v10(
     for _ in trange(steps, desc=f"fawkes_v10 th={th}", disable=not progress, leave=False):
         xa = torch.minimum(torch.maximum(from_tanh(w), lo), hi)
         feat = feature_dist(xa)
-        d = dssim(xa)
-        loss = const * F.relu(d - th).pow(2) - c * feat
-        opt.zero_grad(set_to_none=True)
-        loss.sum().backward()
         with torch.no_grad():
-            keep_best(xa.detach(), feat.detach(), d.detach())
+            d = dssim(xa)
+        loss = _with_penalty(-(c * feat).sum(), budget_penalty(dssim, xa, d, th, const))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        with torch.no_grad():
+            keep_best(xa.detach(), feat.detach(), d)
             opt.step()
-            w.copy_(to_tanh(torch.minimum(torch.maximum(from_tanh(w), lo), hi)))
+            project_box_(w, lo, hi)
             c = torch.where(d <= 0.9 * th, (c * 2).clamp(max=129.0), c)
             c = torch.where(d >= 1.1 * th, (c / 2).clamp(min=1 / 129), c)
     with torch.no_grad():

@@ -8,6 +8,7 @@ pass per surrogate and step handles all four views [x, blur(x), flip(x), flip(bl
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -22,7 +23,8 @@ Perceptual = Callable[[torch.Tensor], torch.Tensor]
 
 
 @functools.lru_cache(maxsize=4)
-def _lpips_model(device: str) -> torch.nn.Module | None:
+def load_lpips(device: str) -> tuple[torch.nn.Module | None, str | None]:
+    """(LPIPS(alex) on `device`, None), or (None, why it could not be loaded)."""
     try:
         import lpips  # type: ignore[import-not-found]
 
@@ -30,29 +32,44 @@ def _lpips_model(device: str) -> torch.nn.Module | None:
 
         place_in_torch_hub("alexnet-imagenet")  # where lpips' torchvision AlexNet looks
         model = lpips.LPIPS(net="alex", verbose=False).to(device).eval()
-    except Exception:  # package or its (downloaded) AlexNet weights missing
-        return None
+    except Exception as err:  # package or its (downloaded) AlexNet weights missing
+        return None, f"{type(err).__name__}: {err}"
     for p in model.parameters():
         p.requires_grad_(False)
-    return model
+    return model, None
+
+
+def _lpips_model(device: str) -> torch.nn.Module | None:
+    return load_lpips(device)[0]
 
 
 def resolve_perceptual(choice: str, profile: str, device: torch.device) -> str:
     """'lpips_alex' where LPIPS and its weights can be had (paper profile), else 'dssim'.
 
-    `choice` is 'auto', 'lpips_alex' or 'dssim'; asking for LPIPS where it is missing raises.
+    `choice` is 'auto', 'lpips_alex' or 'dssim'. Asking for LPIPS where it is missing
+    raises; 'auto' in the paper profile falls back to DSSIM with a loud warning.
     """
     if choice not in ("auto", "lpips_alex", "dssim"):
         raise ValueError(f"perceptual must be 'auto', 'lpips_alex' or 'dssim', got {choice!r}")
     if choice == "dssim" or (choice == "auto" and profile != "paper"):
         return "dssim"
-    if _lpips_model(str(device)) is not None:
+    model, why = load_lpips(str(device))
+    if model is not None:
         return "lpips_alex"
     if choice == "lpips_alex":
         raise RuntimeError(
-            "LPIPS(alex) unavailable: install `lpips` and make torchvision's "
+            f"LPIPS(alex) unavailable ({why}): install `lpips` and make torchvision's "
             "AlexNet weights downloadable, or use perceptual='dssim'"
         )
+    warnings.warn(
+        f"LowKey: LPIPS(alex) could not be loaded ({why}), so its perceptual penalty falls "
+        "back to DSSIM at LPIPS' weight (0.05). At that weight DSSIM barely constrains the "
+        "cloak: the LowKey cloaks are then much less constrained (far more visible) than "
+        "the paper's. Install `lpips` and make torchvision's AlexNet weights downloadable, "
+        "or pass perceptual='dssim' to choose DSSIM knowingly.",
+        UserWarning,
+        stacklevel=2,
+    )
     return "dssim"
 
 

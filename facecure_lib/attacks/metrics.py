@@ -78,6 +78,15 @@ class DSSIMTo:
         self.mu2_sq = self.mu2 * self.mu2
         self.sigma2_sq = self._filter(y * y) - self.mu2_sq
 
+    def subset(self, index: torch.Tensor) -> DSSIMTo:
+        """The same measure against the reference pictures `index` only (each picture's
+        DSSIM and gradient are computed on their own, so the values are the same)."""
+        part = object.__new__(DSSIMTo)
+        part.mh, part.mw = self.mh, self.mw
+        part.y, part.mu2 = self.y[index], self.mu2[index]
+        part.mu2_sq, part.sigma2_sq = self.mu2_sq[index], self.sigma2_sq[index]
+        return part
+
     def _filter(self, z: torch.Tensor) -> torch.Tensor:
         if self.mh is not None:
             z = self.mh @ z

@@ -20,7 +20,15 @@ import torch
 from PIL import Image
 
 from .dataset import FaceDataset
-from .files import center_square, decode_problem, is_ignored, is_image_name, to_tensor
+from .files import (
+    center_square,
+    decode_problem,
+    file_problem,
+    is_ignored,
+    is_image_name,
+    shown_path,
+    to_tensor,
+)
 
 
 class DatasetLayoutError(ValueError):
@@ -32,7 +40,7 @@ class DatasetLayoutError(ValueError):
     def __init__(self, root: Path, problems: list[tuple[str, str]]) -> None:
         self.root = root
         self.problems = problems
-        lines = "\n".join(f"  - {path}: {msg}" for path, msg in problems)
+        lines = "\n".join(f"  - {shown_path(path)}: {msg}" for path, msg in problems)
         super().__init__(
             f"{len(problems)} problem(s) in the face folder {root}:\n{lines}\n"
             "Expected layout: one sub-folder per person, each holding that person's "
@@ -99,7 +107,11 @@ def scan_identity_folder(
                     )
                 )
             elif is_image_name(item):
-                files.append(item)
+                problem = file_problem(item)
+                if problem:  # a named pipe would block the loader
+                    extra.append((str(item), problem))
+                else:
+                    files.append(item)
             else:
                 extra.append(
                     (

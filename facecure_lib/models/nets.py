@@ -77,15 +77,24 @@ class TinyViT(nn.Module):
     linear embedding with batch norm like `SmallResNet`'s.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (96, 4, 8), embedding_dim: int = 128,
-                 image_size: int = 64):
+    def __init__(
+        self, widths: tuple[int, ...] = (96, 4, 8), embedding_dim: int = 128, image_size: int = 64
+    ):
         super().__init__()
         from timm.models.vision_transformer import VisionTransformer
 
         width, depth, patch = widths
-        self.body = VisionTransformer(img_size=image_size, patch_size=patch, embed_dim=width,
-                                      depth=depth, num_heads=max(1, width // 32), mlp_ratio=2.0,
-                                      num_classes=0, global_pool="avg", class_token=False)
+        self.body = VisionTransformer(
+            img_size=image_size,
+            patch_size=patch,
+            embed_dim=width,
+            depth=depth,
+            num_heads=max(1, width // 32),
+            mlp_ratio=2.0,
+            num_classes=0,
+            global_pool="avg",
+            class_token=False,
+        )
         self.embed = nn.Sequential(nn.Linear(width, embedding_dim), nn.BatchNorm1d(embedding_dim))
 
     def forward(self, x):

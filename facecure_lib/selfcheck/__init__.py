@@ -17,8 +17,10 @@ hashes are compared before and after every check. The report goes to a new sibli
 `<folder>_facecure_report/` (or `out=`) and never overwrites existing files unless asked.
 
 Modules: `spec` (torch-free constants and errors, read by the CLI), `names` (file-name
-patterns and pairing), `inputs` (reading the folder), `stats`, `world` (gallery, models,
-defenses), `run` (the check), `result`, `report` (words, figure, files), `demo`.
+patterns and pairing), `inputs` (reading the folder), `pairs` (is a clean file and its
+cloaked file really a photo and its cloak: EXIF orientation, size, DSSIM/PSNR), `stats`,
+`world` (gallery, models, defenses), `run` (the check), `result`, `report` (words, figure,
+files), `demo`.
 """
 
 # Public names -> the module that holds them. Imported lazily (PEP 562), so that the command
@@ -34,12 +36,25 @@ _EXPORTS = {
         "scan_photos",
     ),
     "names": ("pair_names", "pattern_regex", "resolve_pattern"),
-    "report": ("default_report_dir", "plot_protection", "report_dir", "write_report"),
+    "pairs": ("exif_orientation", "implausible_pairs", "orientation_problem"),
+    "report": (
+        "check_writable",
+        "default_report_dir",
+        "plot_protection",
+        "report_dir",
+        "write_report",
+    ),
     "result": ("CheckResult",),
     "run": ("check_cloak",),
     "spec": (
+        "ATTACK_MODES",
         "DEFENSE_MODES",
+        "EXIT_CODES",
+        "EXTRACTORS",
         "FOOLED",
+        "MAX_PAIR_DSSIM",
+        "MAX_SEED",
+        "MIN_PAIR_PSNR",
         "MIN_PICTURES",
         "PARTLY",
         "PATTERNS",

@@ -16,8 +16,16 @@ from PIL import Image
 from tqdm.auto import tqdm
 
 from ..cache import file_sha256
-from ..data.files import IMAGE_SUFFIXES, center_square, decode_problem, is_ignored, to_tensor
+from ..data.files import (
+    IMAGE_SUFFIXES,
+    center_square,
+    decode_problem,
+    file_problem,
+    is_ignored,
+    to_tensor,
+)
 from .names import pair_names, pattern_regex, resolve_pattern
+from .pairs import implausible_pairs, orientation_problem, size_problem
 from .spec import MIN_PICTURES, CheckInputError
 
 
@@ -61,20 +69,25 @@ def scan_photos(
             ],
         )
     pattern = resolve_pattern(pattern)
-    notes, names = [], []
+    notes, names, unusable = [], [], []
     for entry in sorted(folder.iterdir()):
         if is_ignored(entry):
             continue
         if entry.is_dir():
             notes.append(f"sub-folder {entry.name}/ ignored (only the top level is read)")
         elif entry.suffix.lower() in IMAGE_SUFFIXES:
-            names.append(entry.name)
+            problem = file_problem(entry)
+            if problem:  # a named pipe would block the reader; a newline breaks pairing
+                unusable.append((str(entry), problem))
+            else:
+                names.append(entry.name)
         else:
             notes.append(f"{entry.name} ignored (not a picture)")
     if not names:
         raise CheckInputError(
             folder,
-            [
+            unusable
+            + [
                 (
                     str(folder),
                     "no pictures found ("
@@ -84,7 +97,7 @@ def scan_photos(
             ],
         )
     pairs, unpaired, orphans, problems = pair_names(names, pattern)
-    problems = [(str(folder / n), msg) for n, msg in problems]
+    problems = unusable + [(str(folder / n), msg) for n, msg in problems]
     if builtin_attack:
         if pairs or orphans:
             notes.append(
@@ -192,6 +205,10 @@ def load_photos(
     for path, partner in tqdm(
         list(zip(photos.clean, partners)), desc="reading photos", disable=not progress, leave=False
     ):
+        turned = orientation_problem(path, partner) if partner is not None else None
+        if turned:  # before decoding: both files would decode, just not alike
+            problems.append((str(partner), turned))
+            continue
         img, err = decode_problem(path)
         if err:
             problems.append((str(path), err))
@@ -201,15 +218,7 @@ def load_photos(
             if err2:
                 problems.append((str(partner), err2))
             elif img is not None and other.size != img.size:
-                problems.append(
-                    (
-                        str(partner),
-                        f"size {other.size[0]}x{other.size[1]} differs "
-                        f"from its clean photo {path.name} "
-                        f"({img.size[0]}x{img.size[1]}); the cloaked "
-                        "version must keep the size",
-                    )
-                )
+                problems.append((str(partner), size_problem(path, partner, img.size, other.size)))
                 continue
         if img is None or (partner is not None and other is None):
             continue
@@ -230,6 +239,13 @@ def load_photos(
         if other is not None:
             cloaked.append(crop(other, box, image_size))
             cloaked_names.append(partner.name)
+    if cloaked:
+        problems += implausible_pairs(
+            torch.stack(clean),
+            torch.stack(cloaked),
+            names,
+            [photos.folder / n for n in cloaked_names],
+        )
     if not problems and len(names) < min_pictures:
         problems.append(
             (

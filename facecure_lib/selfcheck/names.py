@@ -26,6 +26,24 @@ def resolve_pattern(pattern: str | None) -> str:
                 )
             ],
         )
+    fields = set(re.findall(r"\{[^{}]*\}", pattern)) - {"{stem}", "{ext}"}
+    if fields or "{" in re.sub(r"\{[^{}]*\}", "", pattern):
+        raise CheckInputError(
+            "--pattern",
+            [(pattern, "only {stem} and {ext} may appear in braces in a cloaked-file pattern")],
+        )
+    if not re.sub(r"\{stem\}|\{ext\}", "", pattern):
+        raise CheckInputError(
+            "--pattern",
+            [
+                (
+                    pattern,
+                    "the pattern must add something to the clean file's name (e.g. "
+                    "'{stem}_cloaked.png'); this one would name the cloaked file like the "
+                    "clean one",
+                )
+            ],
+        )
     if "/" in pattern or "\\" in pattern:
         raise CheckInputError(
             "--pattern",

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..cache import atomic_write_text
+from ..cache import atomic_write_text, make_shared
+from .inputs import folder_unchanged
 from .result import CheckResult
 from .spec import FOOLED, REPORT_FILES, CheckInputError, ReportExistsError
 
@@ -206,23 +208,43 @@ def markdown(r: CheckResult, figure: str | None) -> str:
     return "\n".join(lines)
 
 
+# How each outcome is drawn: a colour of the colour-blind-safe palette (plots.COLORS), a
+# hatching and the outcome written beside the bar, so that nothing relies on colour alone.
+OUTCOME_STYLE = {
+    "fooled": (0, ""),
+    "partly fooled": (1, "//"),
+    "recognised you": (3, "xx"),
+}
+
+
 def plot_protection(result: CheckResult, title: str | None = None):
     """Protection rate per recogniser (oldest at the top) with its 95% interval, the error
-    without a cloak (o), and the 'fooled' threshold. Returns a matplotlib Figure."""
+    without a cloak (o), and the 'fooled' threshold; each bar says its outcome in words and
+    by hatching, not by colour alone. Returns a matplotlib Figure."""
     from matplotlib.figure import Figure
 
+    from ..plots import COLORS, PALETTE
+
     t = result.table.iloc[::-1]
-    fig = Figure(figsize=(7.0, 0.45 * len(t) + 1.4), layout="constrained")
+    fig = Figure(figsize=(7.5, 0.45 * len(t) + 2.0), layout="constrained")
     ax = fig.subplots()
     y = np.arange(len(t))
     rate = t["protection_rate"].to_numpy()
     err = np.clip(
         np.vstack([rate - t["ci_low"].to_numpy(), t["ci_high"].to_numpy() - rate]), 0, None
     )
-    palette = {"fooled": "#55A868", "partly fooled": "#DD8452", "recognised you": "#C44E52"}
-    ax.barh(y, rate, color=[palette[o] for o in t["outcome"]], alpha=0.85)
-    for o, c in palette.items():
-        ax.barh([0], [0], color=c, alpha=0.85, label=f"protection: {o}")
+    for o, (colour, hatch) in OUTCOME_STYLE.items():
+        rows = (t["outcome"] == o).to_numpy()
+        ax.barh(
+            y[rows] if rows.any() else [0],
+            rate[rows] if rows.any() else [0],
+            color=COLORS[colour],
+            hatch=hatch,
+            edgecolor="k",
+            lw=0.5,
+            alpha=0.85,
+            label=f"protection: {o}",
+        )
     ax.errorbar(rate, y, xerr=err, fmt="none", ecolor="k", capsize=3, lw=1, label="95% interval")
     ax.scatter(
         t["unprotected_error"],
@@ -233,7 +255,7 @@ def plot_protection(result: CheckResult, title: str | None = None):
         zorder=3,
         label="error with clean photos posted",
     )
-    ax.axvline(FOOLED, ls="--", color="#8C8C8C", lw=1)
+    ax.axvline(FOOLED, ls="--", color=PALETTE["clean"], lw=1)
     ax.set_yticks(
         y,
         [
@@ -244,7 +266,12 @@ def plot_protection(result: CheckResult, title: str | None = None):
     ax.set_xlim(0, 1.02)
     ax.set_xlabel(f"protection rate on your {result.n_probes} clean test photos")
     ax.set_title(title or f"{result.person}: {result.source}", fontsize=9)
-    ax.legend(fontsize=7, loc="lower right")
+    words = ax.twinx()  # each outcome in words, at the right of its bar
+    words.set_ylim(ax.get_ylim())
+    words.set_yticks(y, [f"{_pct(r)}: {o}" for r, o in zip(rate, t["outcome"])], fontsize=8)
+    words.tick_params(length=0)
+    words.grid(False)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=3)
     return fig
 
 
@@ -252,33 +279,62 @@ def plot_protection(result: CheckResult, title: str | None = None):
 
 
 def default_report_dir(photos_dir: str | os.PathLike) -> Path:
-    """`<photos_dir>_facecure_report`, a sibling of the photo folder."""
+    """`<photos_dir>_facecure_report`, a sibling of the photo folder (symlinks resolved)."""
     folder = Path(photos_dir).expanduser().resolve()
-    return folder.parent / f"{folder.name}_facecure_report"
+    return (folder.parent / f"{folder.name}_facecure_report").resolve()
+
+
+def _refuse(where: Path, message: str) -> CheckInputError:
+    return CheckInputError(where, [(str(where), message)])
+
+
+def _resolve_out(out: str | os.PathLike | None, folder: Path) -> Path:
+    if out is None:
+        return default_report_dir(folder)
+    if not str(out).strip():
+        raise CheckInputError("--out", [("''", "empty; give the report folder's path")])
+    return Path(out).expanduser().resolve()
+
+
+def check_writable(out_dir: Path) -> None:
+    """Raise `CheckInputError` unless `out_dir` is a folder that can be written, or can be
+    created (its nearest existing parent is a writable folder)."""
+    existing = out_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise _refuse(existing, f"is not a folder, so the report cannot go to {out_dir}")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        what = "the report folder" if existing == out_dir else f"the parent of {out_dir}"
+        raise _refuse(existing, f"{what} is not writable; choose another --out")
 
 
 def report_dir(
     photos_dir: str | os.PathLike, out: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
-    """Where the report of `photos_dir` goes; raise if it cannot be written there.
+    """Where the report of `photos_dir` goes; raise `CheckInputError` if it cannot go there.
 
-    `out` or the sibling `<folder>_facecure_report/`; never inside the photo folder; existing
-    report files raise `ReportExistsError` unless `force` (other files are left alone).
+    `out` or the sibling `<folder>_facecure_report/`, symlinks resolved: never the photo
+    folder or inside it; a folder that exists or can be created, and is writable; report
+    files that are symbolic links are refused; existing report files raise
+    `ReportExistsError` unless `force` (other files are left alone). Called before a check
+    starts, so a bad location fails at once.
     """
     folder = Path(photos_dir).expanduser().resolve()
-    out_dir = Path(out).expanduser().resolve() if out is not None else default_report_dir(folder)
+    out_dir = _resolve_out(out, folder)
     if out_dir == folder or folder in out_dir.parents:
+        raise _refuse(
+            out_dir,
+            "the report folder must not be your photo folder or inside it (symbolic links "
+            "followed); choose another --out",
+        )
+    check_writable(out_dir)
+    links = [out_dir / f for f in REPORT_FILES if (out_dir / f).is_symlink()]
+    if links:
         raise CheckInputError(
             out_dir,
-            [
-                (
-                    str(out_dir),
-                    "the report folder must not be inside your photo folder; choose another --out",
-                )
-            ],
+            [(str(p), "is a symbolic link; the report never writes through one") for p in links],
         )
-    if out_dir.exists() and not out_dir.is_dir():
-        raise CheckInputError(out_dir, [(str(out_dir), "exists and is not a folder")])
     existing = [out_dir / f for f in REPORT_FILES if (out_dir / f).exists()]
     if existing and not force:
         raise ReportExistsError(
@@ -291,20 +347,33 @@ def report_dir(
     return out_dir
 
 
+def save_figure(fig, path: Path) -> None:
+    """Save a figure as PNG through a new, uniquely named temporary file beside `path` (never
+    a file that exists, so never through a link), then rename it into place."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        make_shared(fd)
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format="png", dpi=120)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def write_report(
     result: CheckResult, out: str | os.PathLike | None = None, force: bool = False
 ) -> Path:
     """Write report.md, check.json and cloak_examples.png; return the report.md path.
 
     The folder is `report_dir(result.folder, out, force)` (a sibling of the photo folder by
-    default); report files already there are replaced only with `force`.
+    default); report files already there are replaced only with `force`. The photo folder
+    is hashed before and after: if writing the report changed it, RuntimeError.
     """
     out_dir = report_dir(result.folder, out, force)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    fig = result.figure()
-    tmp = out_dir / ".cloak_examples.png.tmp"
-    fig.savefig(tmp, format="png", dpi=120)
-    os.replace(tmp, out_dir / "cloak_examples.png")
-    atomic_write_text(out_dir / "check.json", json.dumps(result.to_dict(), indent=1))
-    atomic_write_text(out_dir / "report.md", result.to_markdown("cloak_examples.png"))
+    with folder_unchanged(result.folder):
+        out_dir.mkdir(parents=True, exist_ok=True)
+        save_figure(result.figure(), out_dir / "cloak_examples.png")
+        atomic_write_text(out_dir / "check.json", json.dumps(result.to_dict(), indent=1))
+        atomic_write_text(out_dir / "report.md", result.to_markdown("cloak_examples.png"))
     return out_dir / "report.md"

@@ -137,7 +137,10 @@ def pick_recognisers(
         loaded.update(more)
     order = [n for n in names if n in loaded]
     if not order:
-        raise RuntimeError("no recogniser could be loaded: " + "; ".join(notes))
+        raise CheckInputError(
+            "--extractors",
+            [(",".join(names), "no recogniser could be loaded: " + "; ".join(notes))],
+        )
     return loaded, order, notes
 
 

@@ -69,15 +69,30 @@ def load_models(
     progress: bool = True,
 ) -> tuple[dict[str, Extractor], list[str]]:
     """Load extractors by name (a quick one trains on a cache miss); (models, notes on failures)."""
+    from ..download import DownloadError
     from ..zoo import load_extractor
 
     models, notes = {}, []
     for name in tqdm(list(names), desc="loading recognisers", disable=not progress, leave=False):
         try:
             models[name] = load_extractor(name, scenario, device, progress)
+        except DownloadError as err:  # offline: say so, and offer what needs no download
+            notes.append(download_note(name, err))
         except Exception as err:  # a download that fails offline must not end the check
             notes.append(f"{name} skipped: could not be loaded ({type(err).__name__}: {err})")
     return models, notes
+
+
+def download_note(name: str, err: Exception) -> str:
+    """Why a pretrained model was skipped, and the models that need no download."""
+    from ..zoo import available
+
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return (
+        f"{name} skipped: it needs its pretrained weights downloaded, which did not work "
+        f"here ({first}). The quick profile's own models need no download: "
+        f"--extractors {','.join(available('quick'))}"
+    )
 
 
 def load_robust(

@@ -47,11 +47,24 @@ MODELS: dict[str, tuple[str, Recipe, str | None]] = {
         RES.with_(loss="arcface", augment="robust", seed=26, input_size=32, antialias=True),
         None,
     ),
-    "t5_vit_arcface": ("trainer", Recipe(arch="vit", widths=(96, 4, 8), batch_size=64,
-                                         loss="arcface", margin=0.3, seed=30), None),
-    "t5_vit_robust": ("trainer", Recipe(arch="vit", widths=(96, 4, 8), batch_size=64,
-                                        loss="arcface", margin=0.3, augment="robust", seed=31),
-                      None),
+    "t5_vit_arcface": (
+        "trainer",
+        Recipe(arch="vit", widths=(96, 4, 8), batch_size=64, loss="arcface", margin=0.3, seed=30),
+        None,
+    ),
+    "t5_vit_robust": (
+        "trainer",
+        Recipe(
+            arch="vit",
+            widths=(96, 4, 8),
+            batch_size=64,
+            loss="arcface",
+            margin=0.3,
+            augment="robust",
+            seed=31,
+        ),
+        None,
+    ),
     "t5_ssl": ("trainer", CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=27), None),
     "t5_tuned": (
         "trainer",
@@ -131,8 +144,9 @@ def main() -> None:
     ap.add_argument("--models", default=",".join(m for m in MODELS if m.startswith("t")))
     ap.add_argument("--v03-steps", type=int, default=None, help="Fawkes v0.3 steps override")
     ap.add_argument("--v03-surrogates", default=None, help="Fawkes v0.3 surrogates (comma list)")
-    ap.add_argument("--interp", default="",
-                    help="generic,tuned[,alpha...]: also score weight interpolations")
+    ap.add_argument(
+        "--interp", default="", help="generic,tuned[,alpha...]: also score weight interpolations"
+    )
     ap.add_argument("--out", default="sweep.json")
     args = ap.parse_args()
     set_threads()
@@ -191,8 +205,9 @@ def main() -> None:
         if spec is not None:
             from facecure_lib.interpolation import interpolated_extractor
 
-            model = interpolated_extractor(train(spec[0], args, pools), train(spec[1], args, pools),
-                                           spec[2])
+            model = interpolated_extractor(
+                train(spec[0], args, pools), train(spec[1], args, pools), spec[2]
+            )
         else:
             model = surrogates.get(name) or train(name, args, pools)
         row = {}
