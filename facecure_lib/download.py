@@ -80,12 +80,22 @@ def tofu_path(dest: Path) -> Path:
 
 
 def tofu_record(dest: str | os.PathLike) -> dict | None:
-    """The trust-on-first-use record of a file ({url, sha256, first_used}), if any."""
+    """The trust-on-first-use record of a file ({url, sha256, first_used}), or None when there
+    is none. A record that cannot be read is never taken for "no record" (which would trust
+    whatever file lies there): it raises `ChecksumError` naming it and the fix."""
+    path = tofu_path(Path(dest))
     try:
-        record = json.loads(tofu_path(Path(dest)).read_text())
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+        record = json.loads(path.read_text())
+    except FileNotFoundError:
         return None
-    return record if isinstance(record, dict) and "sha256" in record else None
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        record = None
+    if not isinstance(record, dict) or not isinstance(record.get("sha256"), str):
+        raise ChecksumError(
+            f"the trust-on-first-use record {path} is damaged, so {Path(dest).name} cannot be "
+            f"checked. Delete both files to download and trust a fresh copy."
+        )
+    return record
 
 
 def _write_tofu(dest: Path, url: str, digest: str) -> None:

@@ -312,7 +312,7 @@ def plot_timeline(records: Sequence[Mapping], split: int = 0):
             ax.set_ylim(-0.3, 1.05)
             ax.set_ylabel("excess protection (protection - clean error)")
         if split:
-            ax.axvline(split - 0.5, color="#8C8C8C", lw=1)
+            ax.axvline(split - 0.5, color=PALETTE["clean"], lw=1)
         ax.set_xticks(
             xs,
             [f"{n}\n{r.get('year', '')}" for n, r in zip(names, records)],

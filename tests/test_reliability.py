@@ -1,4 +1,4 @@
-"""Reliability of the cache, the pins file, file modes, results files and saved weights.
+"""Reliability of the cache, trust records, file modes, results files and saved weights.
 
 Each test reproduces a failure seen in the field (issue 21) before its fix.
 """
@@ -43,12 +43,17 @@ def test_sidecar_that_is_not_an_object_is_corruption_and_rebuilt(tmp_cache, side
     assert isinstance(json.loads(path.with_suffix(".json").read_text()), dict)
 
 
-@pytest.mark.parametrize("pins", ["[]", "null", '{"http://x": "not a dict"}'])
-def test_pins_file_that_is_not_an_object_is_ignored(tmp_cache, pins):
-    path = dl.downloads_dir() / "pins.json"
-    path.write_text(pins)
-    assert dl.recorded_pin("http://example.invalid/a.bin") is None
-    assert dl.recorded_pin("http://x") is None
+@pytest.mark.parametrize("record", ["[]", "null", "{", '{"sha256": 3}'])
+def test_damaged_trust_record_is_never_taken_for_no_record(tmp_cache, record):
+    """A damaged record must not let an arbitrary file be trusted anew."""
+    dest = dl.downloads_dir() / "weights.bin"
+    dest.write_bytes(b"whatever is there")
+    dl.tofu_path(dest).write_text(record)
+    with pytest.raises(dl.ChecksumError, match="damaged"):
+        dl.download(
+            "http://example.invalid/weights.bin", dest, None, what="weights", allow_unpinned=True
+        )
+    assert dl.tofu_record(dest.with_name("absent.bin")) is None
 
 
 def test_cache_files_are_readable_by_everyone_else(tmp_cache):

@@ -143,18 +143,33 @@ def test_interpolation_curve_and_best_tradeoff(protocol):
     assert best["alpha"] == 0.6 and best["protection_drop"] == pytest.approx(0.6)
 
 
-@pytest.mark.parametrize(
-    "own,twin,newer,verdict",
-    [
-        (0.9, 0.1, 0.1, "any other model"),
-        (0.9, 0.85, 0.1, "newer technique"),
-        (0.9, 0.5, 0.1, "both"),
-        (0.9, 0.88, 0.85, "no drop"),
-    ],
-)
-def test_attribute_drop(own, twin, newer, verdict):
-    a = tl.attribute_drop("atk", own, twin, newer)
-    assert a.verdict == verdict and "atk" in a.sentence()
+def test_excess_interval_brackets_the_mean():
+    lo, hi = tl.excess_interval([0.0, 1.0, 0.5, 0.8, 0.2, 0.9], clean_error=0.1, seed=0)
+    mean = (0.0 + 1.0 + 0.5 + 0.8 + 0.2 + 0.9) / 6 - 0.1
+    assert lo < mean < hi and -0.1 <= lo and hi <= 0.9
+    assert tl.excess_interval([0.4, 0.4], 0.1) == pytest.approx((0.3, 0.3))
+    assert tl.excess_interval([0.0, 1.0] * 4, 0.0, seed=1) == tl.excess_interval(
+        [0.0, 1.0] * 4, 0.0, seed=1
+    )
+
+
+def test_contemporaries_and_newest_blocks():
+    def rec(model, excess, seen=()):
+        return {
+            "model": model,
+            "seen_by": list(seen),
+            "clean_error": 0.05,
+            "excess_protection": {"x": excess},
+            "excess_interval": {"x": [excess - 0.1, excess + 0.1]},
+        }
+
+    records = [rec("sur", 0.9, ["x"]), rec("twin", 0.4), rec("peer", 0.6), rec("new", 0.05)]
+    out = tl.contemporary_transfer(records, {"x": ["sur", "twin", "peer"]})
+    assert out == {"x": {"model": "peer", "excess_protection": 0.6, "interval": [0.5, 0.7]}}
+    assert tl.contemporary_transfer(records, {"x": ["sur"]}) == {}  # only seen models
+    newest = tl.newest_block(records, "new")
+    assert newest["model"] == "new" and newest["excess_protection"] == {"x": 0.05}
+    assert tl.seen_by({"a": ["m1", "m2"], "b": ["m2"]}) == {"m1": ["a"], "m2": ["a", "b"]}
 
 
 def test_table4_pipeline_on_tiny_random_models():
@@ -189,14 +204,3 @@ def test_load_imagenet_folder(tmp_path):
     assert x.shape == (2, 3, 16, 16) and y.tolist() == [0, 701]
     with pytest.raises(FileNotFoundError):
         imagenet.load_imagenet_folder(tmp_path / "missing")
-
-
-def test_attribution_inputs():
-    recs = [
-        {"model": m, "excess_protection": {"x": v}}
-        for m, v in (("old", 0.2), ("sur", 0.9), ("new1", 0.1), ("new2", 0.3))
-    ]
-    own, old, newer = tl.attribution_inputs(recs, {"excess_protection": {"x": 0.4}}, "x", ["sur"])
-    assert (own, old, newer) == pytest.approx((0.9, 0.3, 0.2))
-    with pytest.raises(ValueError, match="timeline"):
-        tl.attribution_inputs(recs, None, "x", ["nope"])
