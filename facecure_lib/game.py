@@ -23,6 +23,7 @@ nearest-neighbour distance, and the closest picture overall wins.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -200,12 +201,19 @@ class StaticResult:
     clean_accuracy: float
     per_user: dict[int, float]
     oracle: OracleReport
+    clean_error: float = float("nan")  # the same users' error when they post clean pictures
+
+    @property
+    def excess_protection(self) -> float:
+        return self.protection_rate - self.clean_error
 
     def to_dict(self) -> dict:
         return {
             "attack": self.attack,
             "model": self.model,
             "protection_rate": self.protection_rate,
+            "clean_error": self.clean_error,
+            "excess_protection": self.excess_protection,
             "winner": self.winner,
             "clean_accuracy": self.clean_accuracy,
             "protection_rate_per_user": list(self.per_user.values()),
@@ -244,8 +252,33 @@ def play_static(
                 per_user[u] = 0.0
     rate = float(np.mean(list(per_user.values()))) if per_user else float("nan")
     return StaticResult(
-        attack, model.name, rate, winner(rate, threshold), res.clean_accuracy, per_user, oracle
+        attack,
+        model.name,
+        rate,
+        winner(rate, threshold),
+        res.clean_accuracy,
+        per_user,
+        oracle,
+        res.clean_error,
     )
+
+
+def static_table(results: Sequence[StaticResult]) -> pd.DataFrame:
+    """One row per static game: model, protection rate, the same users' clean error, excess
+    protection and the winner."""
+    return pd.DataFrame(
+        [
+            {
+                "model": r.model,
+                "attack": r.attack,
+                "protection_rate": r.protection_rate,
+                "clean_error": r.clean_error,
+                "excess_protection": r.excess_protection,
+                "winner": r.winner,
+            }
+            for r in results
+        ]
+    ).set_index("model")
 
 
 # ----------------------------------------------------------------------------- dynamic game
@@ -263,6 +296,11 @@ class RoundResult:
     per_user: dict[int, float]
     models_per_posting: list[str]
     attacks_per_posting: list[str | None]
+    clean_error: float = float("nan")  # the attacking users' error had they posted clean
+
+    @property
+    def excess_protection(self) -> float:
+        return self.protection_rate - self.clean_error
 
     def to_dict(self, full: bool = False) -> dict:
         """The results-file record (`full` adds per-user rates and the per-round assignment)."""
@@ -272,6 +310,8 @@ class RoundResult:
             "trainer_strategy": self.trainer_strategy,
             "trainer_model": self.trainer_model,
             "protection_rate": self.protection_rate,
+            "clean_error": self.clean_error,
+            "excess_protection": self.excess_protection,
             "winner": self.winner,
         }
         if full:
@@ -332,6 +372,15 @@ class DynamicGame:
         for ident in torch.unique(self.g_lab).tolist():
             rows = torch.nonzero(self.g_lab == ident).flatten()
             self.g_round[rows] = posting_round(len(rows), n_rounds)
+
+    def with_timeline(self, timeline: Timeline) -> DynamicGame:
+        """The same game (same data, models, cloaks and caches) on another timeline."""
+        other = copy.copy(self)
+        other.timeline = dict(timeline)
+        missing = [r for r in range(1, self.n_rounds + 1) if not other.timeline.get(r)]
+        if missing:
+            raise ValueError(f"timeline has no models for rounds {missing}")
+        return other
 
     # -- lazy sources
     def model(self, name: str) -> Extractor:
@@ -426,11 +475,13 @@ class DynamicGame:
         clean_acc = (
             float((pred == self.p_lab[others]).float().mean()) if len(others) else float("nan")
         )
-        per_user = {}
+        per_user, clean = {}, []
         for u in attackers:
             rows = torch.nonzero(self.p_lab == u).flatten()
             pred = self._predict(round, models, rows, u, attacks)
             per_user[u] = float((pred != u).float().mean())
+            plain = self._predict(round, models, rows, None, attacks)
+            clean.append(float((plain != u).float().mean()))
         rate = float(np.mean(list(per_user.values())))
         return RoundResult(
             round,
@@ -443,6 +494,7 @@ class DynamicGame:
             per_user,
             models,
             attacks,
+            float(np.mean(clean)),
         )
 
     def play(
@@ -480,3 +532,15 @@ def first_new_model_round(timeline: Timeline) -> int | None:
         if list(timeline[r])[-1] != first:
             return r
     return None
+
+
+def control_timeline(timeline: Timeline, control: str) -> dict[int, list[str]]:
+    """The same rounds, but from the first new model's round on the trainer is offered
+    `control` (a same-era model, e.g. the seed control) instead of newer models: the game
+    that tells "a newer model" apart from "any other model"."""
+    first = list(timeline[1])
+    new_round = first_new_model_round(timeline)
+    return {
+        r: first if new_round is None or r < new_round else [*first, control]
+        for r in sorted(timeline)
+    }

@@ -187,6 +187,9 @@ class Profile:
         return list(self.contemporaries.get(attack, ()))
 
 
+# the trainer's models, oldest first (see `zoo.QUICK_ZOO` for what each stands for)
+_QUICK_TIMELINE = ("era1_softmax", "era2_cosface", "era3_arcface", "era4_robust", "era5_vit_wise")
+
 QUICK = Profile(
     name="quick",
     sizes=Sizes(
@@ -198,32 +201,31 @@ QUICK = Profile(
         pool_pictures=10,
         appearance=1.0,
     ),
-    # Fawkes v0.3 aims at the era-1 model, Fawkes v1.0 at a later pair, LowKey at an
-    # ensemble of the classic models (DESIGN §3, scaled).
+    # The attacks' surrogates are trained on the attack side's own people (`zoo`'s
+    # `surrogate_era*`), never on the trainer's: Fawkes v0.3 aims at an era-1 CNN, Fawkes
+    # v1.0 and LowKey at an era-2 CosFace / era-3 ArcFace pair (DESIGN §3, scaled). They stay off
+    # the trainer's timeline and are reported beside it, as seen by the attacks.
     surrogates={
+        "fawkes_v03": ("surrogate_era1",),
+        "fawkes_v10": ("surrogate_era2", "surrogate_era3"),
+        "lowkey": ("surrogate_era2", "surrogate_era3"),
+    },
+    # the trainer's models of the same era as each attack's surrogates, which it never saw
+    contemporaries={
         "fawkes_v03": ("era1_softmax",),
-        "fawkes_v10": ("era2_cosface", "era3_arcface"),
-        "lowkey": ("era1_softmax", "era2_cosface", "era3_arcface"),
+        "fawkes_v10": ("era2_cosface", "era3_arcface", "era3_arcface_seed2"),
+        "lowkey": ("era2_cosface", "era3_arcface", "era3_arcface_seed2"),
     },
     timeline=TimelineSetup(
-        timeline=(
-            "era1_softmax",
-            "era2_cosface",
-            "era3_arcface",
-            "era4_robust_aug",
-            "generic_tuned",
-        ),
-        seed_control="era1_softmax_seed2",
-        generic="generic_ssl",
-        tuned="generic_tuned",
+        timeline=_QUICK_TIMELINE,
+        seed_control="era3_arcface_seed2",
+        generic="generic_vit",
+        tuned="era5_vit_tuned",
+        off_timeline=("surrogate_era1", "surrogate_era2", "surrogate_era3"),
     ),
-    game_models=(
-        "era1_softmax",
-        "era2_cosface",
-        "era3_arcface",
-        "era4_robust_aug",
-        "generic_tuned",
-    ),
+    # notebook 01: round 1's model is the trainer's newest model of the era of the user's
+    # tool (Fawkes v1.0's and LowKey's surrogates are era 2-3); later rounds bring newer eras
+    game_models=_QUICK_TIMELINE[2:],
     # Fine-tuning even the last stages of EfficientNet-Lite0 on 2 CPU cores took minutes per
     # detector and, with ~12 optimiser steps on 100 pairs, stayed near chance (AUC 0.75 on
     # fawkes_high); a linear head on the frozen stages' texture statistics at 128 px takes
@@ -268,10 +270,9 @@ PAPER = Profile(
         tuned=TUNED_NAME,
         off_timeline=_PAPER_SURROGATES,
     ),
+    # notebook 01: round 1's model is the contemporary of the attacks' 2018 surrogates
     game_models=(
         "dlib-resnet",
-        "facenet-casia-webface",
-        "facenet-vggface2",
         "arcface-r50-webface600k",
         "clip-vit-b32-openai",
         "clip-vit-b16-laion2b",

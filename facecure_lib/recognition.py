@@ -157,12 +157,14 @@ class Protocol:
 
 @dataclass
 class ProtectionResult:
-    """Protection rate per attacking user and on average, plus clean accuracy on the others."""
+    """Protection rate per attacking user and on average, clean accuracy on the other
+    identities, and each attacking user's own error when unprotected (`clean_per_user`)."""
 
     per_user: dict[int, float]
     clean_accuracy: float
     n_probes: dict[int, int] = field(default_factory=dict)
     mode: str = "nn"
+    clean_per_user: dict[int, float] = field(default_factory=dict)
 
     @property
     def mean(self) -> float:
@@ -170,7 +172,16 @@ class ProtectionResult:
 
     @property
     def clean_error(self) -> float:
+        """The model's error on the same users' probes when they post clean pictures (what
+        excess protection subtracts); 1 - clean accuracy on the others when not measured."""
+        if self.clean_per_user:
+            return float(np.mean(list(self.clean_per_user.values())))
         return 1.0 - self.clean_accuracy
+
+    @property
+    def excess_per_user(self) -> list[float]:
+        """Per user: protection rate minus that user's clean error (paired)."""
+        return [p - self.clean_per_user.get(u, self.clean_error) for u, p in self.per_user.items()]
 
     def to_dict(self) -> dict:
         return {
@@ -179,6 +190,7 @@ class ProtectionResult:
             "users": list(self.per_user),
             "clean_accuracy": self.clean_accuracy,
             "clean_error": self.clean_error,
+            "clean_error_per_user": list(self.clean_per_user.values()),
             "mode": self.mode,
         }
 
@@ -228,15 +240,18 @@ def evaluate_protection(
 
     others = ~torch.isin(p_lab, torch.as_tensor(protocol.attackers))
     clean_acc = float((predict(g_emb, p_emb[others]) == p_lab[others]).float().mean())
-    per_user, n_probes = {}, {}
+    per_user, n_probes, clean_per_user = {}, {}, {}
+    clean_pred = predict(g_emb, p_emb) if mode == "nn" else None
     for user in tqdm(protocol.attackers, desc="attacking users", disable=not progress, leave=False):
         mine_cloaks = {user: cloaks[user]} if user in cloaks else {}
         gallery = with_cloaks(g_emb, g_lab, mine_cloaks, lambda c: embed(model, c, device=device))
         mine = p_lab == user
         pred = predict(gallery, p_emb[mine])
         per_user[user] = float((pred != user).float().mean())
+        plain = clean_pred[mine] if clean_pred is not None else predict(g_emb, p_emb[mine])
+        clean_per_user[user] = float((plain != user).float().mean())
         n_probes[user] = int(mine.sum())
-    return ProtectionResult(per_user, clean_acc, n_probes, mode)
+    return ProtectionResult(per_user, clean_acc, n_probes, mode, clean_per_user)
 
 
 def clean_accuracy(

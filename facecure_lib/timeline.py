@@ -155,13 +155,21 @@ def timeline_table(
 
 
 def excess_interval(
-    per_user: Sequence[float], clean_error: float, seed: int = 0, level: float = 0.95
+    per_user: Sequence[float],
+    clean_error: float | Sequence[float],
+    seed: int = 0,
+    level: float = 0.95,
 ) -> tuple[float, float]:
-    """Bootstrap interval (percentile, over attacking users) of the excess protection: the mean
-    of the users' protection rates minus the model's clean error."""
+    """Bootstrap interval (percentile, over attacking users) of the excess protection: the
+    mean over users of protection rate minus clean error. `clean_error` is one number, or
+    one per user (paired: each user's own clean error)."""
     from scipy.stats import bootstrap
 
     x = np.asarray(per_user, dtype=float)
+    if np.ndim(clean_error) == 0:
+        x, clean_error = x, float(clean_error)
+    else:
+        x, clean_error = x - np.asarray(clean_error, dtype=float), 0.0
     if len(x) < 2 or np.all(x == x[0]):
         m = float(x.mean()) - clean_error if len(x) else float("nan")
         return m, m
@@ -205,7 +213,7 @@ def timeline_records(
                     a: excess_protection(r.mean, r.clean_error) for a, r in per_attack.items()
                 },
                 "excess_interval": {
-                    a: list(excess_interval(list(r.per_user.values()), r.clean_error))
+                    a: list(excess_interval(list(r.per_user.values()), _clean_of(r)))
                     for a, r in per_attack.items()
                 },
                 "protection_rate_per_user": {
@@ -214,6 +222,13 @@ def timeline_records(
             }
         )
     return out
+
+
+def _clean_of(r: ProtectionResult) -> float | list[float]:
+    """Each user's own clean error when measured, else the model's."""
+    if r.clean_per_user and list(r.clean_per_user) == list(r.per_user):
+        return list(r.clean_per_user.values())
+    return r.clean_error
 
 
 def seen_by(surrogates: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:

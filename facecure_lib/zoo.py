@@ -24,38 +24,29 @@ from .models.dlib_resnet import DLIB_INFO, load_dlib_resnet
 from .models.train import Recipe, fit, freeze, new_extractor
 from .scenario import Scenario
 
-_CNN = Recipe(arch="cnn", widths=(16, 32, 64, 128), batch_size=64, steps=400)
-_RES = Recipe(arch="resnet", widths=(24, 48, 96), batch_size=64, steps=400)
+_CNN = Recipe(arch="cnn", widths=(16, 32, 64, 128), batch_size=64, steps=1500)
+_RES = Recipe(arch="resnet", widths=(24, 48, 96), batch_size=64, steps=1500)
+_VIT = Recipe(arch="vit", widths=(96, 4, 8), batch_size=64, steps=1500)
 
 
 @dataclass(frozen=True)
 class ZooEntry:
-    """A quick-profile extractor: its recipe, optional parent (fine-tuned from) and metadata."""
+    """A quick-profile extractor: its recipe, optional parent (fine-tuned from), the pool of
+    identities it learns from, and metadata. An entry with `blend` = (generic, tuned, alpha)
+    is not trained: its weights are alpha * tuned + (1 - alpha) * generic (WiSE-FT)."""
 
     info: ExtractorInfo
     recipe: Recipe
     parent: str | None = None
     pool: str = "trainer"  # whose identities it is trained on: the trainer's or the attacks'
-
-
-def _info(
-    name: str, era: int, year: int, recipe: Recipe, stands_for: str, notes: str
-) -> ExtractorInfo:
-    return ExtractorInfo(
-        name=name,
-        profile="quick",
-        era=era,
-        year=year,
-        input_size=recipe.input_size,
-        embedding_dim=recipe.embedding_dim,
-        recipe=_describe(recipe),
-        stands_for=stands_for,
-        notes=notes,
-    )
+    blend: tuple[str, str, float] | None = None
 
 
 def _describe(r: Recipe) -> str:
-    return f"{r.arch}{list(r.widths)} {r.loss} loss, {r.augment} augmentation, {r.steps} steps"
+    size = f", {r.input_size} px low-pass input" if r.antialias else ""
+    return (
+        f"{r.arch}{list(r.widths)} {r.loss} loss, {r.augment} augmentation{size}, {r.steps} steps"
+    )
 
 
 def entry(
@@ -66,71 +57,134 @@ def entry(
     stands_for: str,
     notes: str,
     parent: str | None = None,
+    pool: str = "trainer",
+    blend: tuple[str, str, float] | None = None,
 ) -> ZooEntry:
-    return ZooEntry(_info(name, era, year, recipe, stands_for, notes), recipe, parent)
+    """A zoo entry with its metadata."""
+    described = (
+        _describe(recipe)
+        if blend is None
+        else (f"weights {blend[2]:g} x {blend[1]} + {1 - blend[2]:g} x {blend[0]} (WiSE-FT)")
+    )
+    info = ExtractorInfo(
+        name=name,
+        profile="quick",
+        era=era,
+        year=year,
+        input_size=recipe.input_size,
+        embedding_dim=recipe.embedding_dim,
+        recipe=described,
+        stands_for=stands_for,
+        notes=notes,
+    )
+    return ZooEntry(info, recipe, parent, pool, blend)
+
+
+def _attack_side(name: str, era: int, year: int, recipe: Recipe, stands_for: str) -> ZooEntry:
+    return entry(
+        name,
+        era,
+        year,
+        recipe,
+        stands_for,
+        "trained on the attack side's own people; never on the trainer's timeline",
+        pool="attacker",
+    )
 
 
 QUICK_ZOO: dict[str, ZooEntry] = {
     e.info.name: e
     for e in [
+        # the attacks' surrogates: trained on other people than the trainer's models
+        _attack_side(
+            "surrogate_era1",
+            1,
+            2015,
+            _CNN.with_(loss="softmax", seed=11),
+            "Fawkes v0.3's extractor (a WebFace-era CNN)",
+        ),
+        _attack_side(
+            "surrogate_era2",
+            2,
+            2018,
+            _CNN.with_(loss="cosface", margin=0.25, seed=12),
+            "a CosFace model of Fawkes v1.0's and LowKey's ensembles",
+        ),
+        _attack_side(
+            "surrogate_era3",
+            3,
+            2019,
+            _RES.with_(loss="arcface", margin=0.3, seed=13),
+            "an ArcFace ResNet of Fawkes v1.0's and LowKey's ensembles",
+        ),
+        # the trainer's timeline
         entry(
             "era1_softmax",
             1,
             2015,
-            _CNN.with_(loss="softmax", seed=1),
-            "WebFace-era CNN (the Fawkes v0.3 surrogate)",
-            "plain softmax classifier on the public identities",
-        ),
-        entry(
-            "era1_softmax_seed2",
-            1,
-            2015,
-            _CNN.with_(loss="softmax", seed=2),
-            "seed control: the era-1 recipe with another seed",
-            "tells 'a newer technique' apart from 'any other model'",
+            _CNN.with_(loss="softmax", seed=21),
+            "a WebFace-era CNN (2015)",
+            "plain softmax classifier",
         ),
         entry(
             "era2_cosface",
             2,
             2018,
-            _CNN.with_(loss="cosface", margin=0.25, seed=3),
-            "FaceNet/VGGFace2-era model (a Fawkes v1.0 surrogate)",
+            _CNN.with_(loss="cosface", margin=0.25, seed=22),
+            "a FaceNet/VGGFace2-era model (2018)",
             "large-margin cosine loss",
         ),
         entry(
             "era3_arcface",
             3,
             2019,
-            _RES.with_(loss="arcface", margin=0.3, seed=4),
-            "ArcFace-era ResNet (a Fawkes v1.0 surrogate)",
-            "residual architecture, additive angular margin",
+            _RES.with_(loss="arcface", margin=0.3, seed=23),
+            "an ArcFace-era ResNet (2019)",
+            "residual network, additive angular margin",
         ),
         entry(
-            "era4_robust_aug",
+            "era3_arcface_seed2",
+            3,
+            2019,
+            _RES.with_(loss="arcface", margin=0.3, seed=43),
+            "seed control: the era-3 recipe trained again with another seed",
+            "tells 'a newer model' apart from 'any other model of the same era'",
+        ),
+        entry(
+            "era4_robust",
             4,
             2021,
-            _RES.with_(loss="arcface", augment="noise_blur", seed=5),
-            "MagFace-era model trained with heavy augmentation",
-            "noise, blur, colour and geometric augmentation",
+            _RES.with_(
+                loss="arcface", margin=0.3, augment="robust", input_size=32, antialias=True, seed=26
+            ),
+            "a MagFace-era model (2021)",
+            "heavy augmentation (colour, blur, sensor noise) and a low-pass 32 px input",
         ),
         entry(
-            "generic_ssl",
+            "generic_vit",
             5,
             2021,
-            _CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=6),
-            "zero-shot CLIP: a generic model trained without identity labels",
+            _VIT.with_(loss="simclr", seed=33),
+            "zero-shot CLIP: a generic vision transformer trained without identity labels",
             "SimCLR contrastive learning on unlabelled pictures",
         ),
         entry(
-            "generic_tuned",
+            "era5_vit_tuned",
+            5,
+            2022,
+            _VIT.with_(loss="arcface", margin=0.3, lr=1e-3, seed=34),
+            "CLIP fine-tuned on faces",
+            "generic_vit fine-tuned with identity labels",
+            parent="generic_vit",
+        ),
+        entry(
+            "era5_vit_wise",
             6,
             2022,
-            _CNN.with_(
-                loss="cosface", widths=(24, 48, 96, 128), margin=0.25, steps=250, lr=1e-3, seed=7
-            ),
-            "CLIP fine-tuned on faces (descends from generic_ssl)",
-            "generic_ssl fine-tuned with identity labels",
-            parent="generic_ssl",
+            _VIT.with_(loss="arcface", margin=0.3, lr=1e-3, seed=34),
+            "robustly fine-tuned CLIP (App. B.3)",
+            "WiSE-FT: generic and fine-tuned weights averaged",
+            blend=("generic_vit", "era5_vit_tuned", 0.6),
         ),
     ]
 }
@@ -178,15 +232,27 @@ def info(name: str) -> ExtractorInfo:
 
 
 def model_key(name: str, scenario: Scenario) -> dict:
-    """Everything that determines a quick extractor's weights (recursively, its parent's)."""
-    entry = QUICK_ZOO[name]
-    parent = model_key(entry.parent, scenario) if entry.parent else None
+    """Everything that determines a quick extractor's weights (recursively, its parents')."""
+    e = QUICK_ZOO[name]
+    if e.blend is not None:
+        generic, tuned, alpha = e.blend
+        return {
+            "name": name,
+            "blend": [model_key(generic, scenario), model_key(tuned, scenario), alpha],
+        }
+    parent = model_key(e.parent, scenario) if e.parent else None
     return {
         "name": name,
-        "recipe": entry.recipe.to_dict(),
+        "recipe": seeded_recipe(e, scenario).to_dict(),
         "parent": parent,
-        "pool": scenario.pool_key(entry.pool),
+        "pool": scenario.pool_key(e.pool),
     }
+
+
+def seeded_recipe(e: ZooEntry, scenario: Scenario) -> Recipe:
+    """The entry's recipe with its initialisation seed moved by the scenario's SEED (each
+    SEED re-runs the whole world: other faces *and* other model initialisations)."""
+    return e.recipe.with_(seed=e.recipe.seed + 100 * scenario.seed)
 
 
 def weights_key(name: str, scenario: Scenario) -> str:
@@ -226,9 +292,12 @@ def load_extractor(
         raise ValueError(f"{name!r} is trained on a scenario's public identities: pass scenario=")
     device = device or get_device()
     entry = QUICK_ZOO[name]
+    if entry.blend is not None:
+        return _blended(name, entry, scenario, device, progress)
     key = weights_key(name, scenario)
     path = artefact_path("extractor", key)
-    model = new_extractor(entry.recipe, name, cache_key=cache_key(name, scenario))
+    recipe = seeded_recipe(entry, scenario)
+    model = new_extractor(recipe, name, cache_key=cache_key(name, scenario))
     if load_saved_weights(model, key):
         return freeze(model).to(device)
     if entry.parent:
@@ -241,7 +310,7 @@ def load_extractor(
         model,
         pool.images,
         pool.labels,
-        entry.recipe,
+        recipe,
         device,
         progress,
         desc=f"training {name}",
@@ -271,6 +340,22 @@ def _tuned_clip(
         progress=progress,
     )
     return pair.tuned
+
+
+def _blended(
+    name: str, e: ZooEntry, scenario: Scenario, device: torch.device, progress: bool
+) -> Extractor:
+    """A WiSE-FT entry: the weight average of its generic and tuned parents (no training)."""
+    from .interpolation import interpolated_extractor
+
+    generic, tuned, alpha = e.blend
+    model = interpolated_extractor(
+        load_extractor(generic, scenario, device, progress),
+        load_extractor(tuned, scenario, device, progress),
+        alpha,
+    )
+    model.name, model.cache_key = name, cache_key(name, scenario)
+    return freeze(model).to(device)
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"

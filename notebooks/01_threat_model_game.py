@@ -35,9 +35,9 @@ SEED = 0
 # rounds of the dynamic game (>= 2)
 N_ROUNDS = 4
 # attack per round (None = clean)
-USER_PLAN = ["fawkes_v03", "fawkes_v03", "fawkes_v10", "lowkey"]
+USER_PLAN = ["fawkes_v10", "fawkes_v10", "lowkey", "lowkey"]
 # the attack of the static game
-STATIC_ATTACK = "fawkes_v03"
+STATIC_ATTACK = "fawkes_v10"
 # the user wins a round when protection rate >= this
 WIN_THRESHOLD = 0.5
 
@@ -48,6 +48,7 @@ import torch
 from facecure_lib import experiments, game, notebook, oracle, plots, widgets, zoo
 from facecure_lib.exercises import nb01 as ex
 from facecure_lib.narrative import game as story
+from facecure_lib.profiles import get_profile
 from facecure_lib.scenario import load_scenario
 
 session = notebook.start(PROFILE, SEED)
@@ -58,18 +59,25 @@ print(scenario.describe())
 # ## 1 · The static game (paper Fig. 8a)
 # The game in which poisoning is usually evaluated:
 #
-# 1. the user perturbs all the pictures it will ever post, once, against the model it
-#    targets (here Fawkes v0.3, crafted against the era-1 extractor, its *surrogate*);
-# 2. the trainer scrapes them and builds its recogniser with that very model;
+# 1. the user perturbs all the pictures it will ever post, once, against the models it
+#    targets (here Fawkes v1.0, crafted against its *surrogate* extractors: the attack's own
+#    models, trained on other people than the trainer's);
+# 2. the trainer scrapes them and builds its recogniser with the model of the day;
 # 3. the recogniser is evaluated on the user's unperturbed probe pictures;
 # 4. an *oracle* checks that every posted picture respects the attack's perturbation budget
 #    (a user who posts unrecognisable noise would win trivially, so that is not allowed).
 #
-# The cloaks are computed once and cached (the first run takes a minute or two).
+# We play it twice: against the attack's own surrogate (white-box: the game the attack is
+# built for) and against the trainer's model of the same era, which the attack never saw.
+# Every model also gets some users wrong when they post clean pictures, so beside the
+# protection rate we show the *excess protection*: protection rate minus the error on the
+# same users unprotected. The cloaks are computed once and cached.
 
 # %%
 surrogate = experiments.surrogate_names(STATIC_ATTACK, session.profile)[0]
 static_model = zoo.load_extractor(surrogate, scenario, session.device)
+timeline = game.profile_timeline(session.profile, N_ROUNDS)
+trainer_model = zoo.load_extractor(timeline[1][-1], scenario, session.device)
 cloaks = {STATIC_ATTACK: experiments.cloak_users(STATIC_ATTACK, scenario, seed=SEED)}
 user = scenario.protocol.attackers[0]
 clean_pics = scenario.protocol.user_train_images(user)[:6]
@@ -121,19 +129,22 @@ mine = torch.cat(
         for u, c in cloaks[STATIC_ATTACK].items()
     ]
 )
-static = game.play_static(
-    static_model,
-    scenario.protocol,
-    cloaks[STATIC_ATTACK],
-    STATIC_ATTACK,
-    budget,
-    WIN_THRESHOLD,
-    session.device,
+static, contemporary = (
+    game.play_static(
+        model,
+        scenario.protocol,
+        cloaks[STATIC_ATTACK],
+        STATIC_ATTACK,
+        budget,
+        WIN_THRESHOLD,
+        session.device,
+    )
+    for model in (static_model, trainer_model)
 )
-pd.Series(static.per_user, name="protection rate per attacking user").round(2).to_frame().T
+game.static_table([static, contemporary]).round(3)
 
 # %%
-notebook.say(story.static_game(static, budget, int(mine.sum()), len(mine)))
+notebook.say(story.static_game(static, contemporary, budget, int(mine.sum()), len(mine)))
 
 # %% [markdown]
 # ## 2 · The dynamic game (paper Fig. 8b)
@@ -160,7 +171,6 @@ notebook.say(story.static_game(static, budget, int(mine.sum()), len(mine)))
 # `static` and `retroactive` trainers never need it.
 
 # %%
-timeline = game.profile_timeline(session.profile, N_ROUNDS)
 pd.DataFrame(
     [
         {
@@ -232,7 +242,29 @@ plots.show(plots.plot_game(games, WIN_THRESHOLD), "01_dynamic_game")
 # %%
 new_round = game.first_new_model_round(timeline)
 retro_wins_after = story.trainer_wins_from(rounds, new_round)
-notebook.say(story.dynamic_game(rounds, games["static"], new_round))
+notebook.say(story.dynamic_game(rounds, games["static"], new_round, contemporary))
+
+# %% [markdown]
+# ### Newer, or just another model?
+# Cloaks are crafted on particular models; perhaps *any* model other than those would shrug
+# them off, new or not. The control: the same game, but from round 2 on the retroactive
+# trainer re-embeds everything with a *same-era* model (round 1's recipe trained again with
+# another seed, the *seed control*) instead of newer ones. If the user keeps its protection
+# against that model and loses it against the newer ones, the trainer won because it waited.
+
+# %%
+seed_control = get_profile(session.profile).timeline.seed_control
+control_rounds = (
+    arena.with_timeline(game.control_timeline(timeline, seed_control)).play(
+        USER_PLAN, "retroactive", progress=True
+    )
+    if seed_control
+    else None
+)
+text, newer_holds = story.newer_or_another(
+    rounds[-1], control_rounds[-1] if control_rounds else None
+)
+notebook.say(text)
 
 # %% [markdown]
 # ## 3 · Play it yourself
@@ -240,10 +272,8 @@ notebook.say(story.dynamic_game(rounds, games["static"], new_round))
 # update (with a live kernel). Things to try: stay clean in one round (one unprotected slice
 # is enough to be recognised); use LowKey from round 1; give the trainer the `static`
 # strategy. Can you find a plan that wins against the `retroactive` trainer in the last
-# round? If LowKey from round 1 wins, look at its surrogates (`profiles.QUICK.surrogates`): in
-# this profile they include models that the timeline only releases in later rounds — a user
-# in round 1 could not have crafted that attack. The paper's point is exactly that the user
-# cannot aim at models that do not exist yet.
+# round? The paper's point is that the user cannot aim at models that do not exist yet: every
+# attack here is crafted on its own surrogates, which are of the first round's era.
 
 # %%
 import ipywidgets as W
@@ -298,6 +328,7 @@ panel_default = widgets.panel(
 # %%
 findings = {
     "static": {**static.to_dict(), "budget": budget},
+    "static_contemporary": contemporary.to_dict(),
     "rounds": [r.to_dict() for r in rounds],
     "rounds_detail": [r.to_dict(full=True) for r in rounds],
     "rounds_by_strategy": {k: [r.to_dict(full=True) for r in v] for k, v in games.items()},
@@ -306,6 +337,12 @@ findings = {
     "win_threshold": WIN_THRESHOLD,
     "first_new_model_round": new_round,
     "retroactive_wins_after_new_model": retro_wins_after,
+    "newer_not_another": {
+        "holds": newer_holds,
+        "seed_control": seed_control,
+        "newest": rounds[-1].to_dict(),
+        "control": control_rounds[-1].to_dict() if control_rounds else None,
+    },
     "panel_default_matches": [r.protection_rate for r in panel_default]
     == [r.protection_rate for r in rounds],
 }

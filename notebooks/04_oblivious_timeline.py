@@ -62,8 +62,10 @@ print(scenario.describe())
 # Left of the timeline: the attacks' own surrogates, trained on the attack side's people.
 # Then the trainer's models, oldest first: plain softmax, then large-margin losses (CosFace,
 # ArcFace) and residual networks, then heavy augmentation and a low-pass input, then a new
-# architecture. The *seed control* repeats the era-1 recipe with another seed: a second
-# contemporary of the oldest attack's surrogate.
+# architecture: a generic vision transformer trained without labels, fine-tuned on faces
+# (CLIP's story, scaled down). The *seed control* repeats the era-3 recipe with another seed:
+# a second contemporary of Fawkes v1.0's and LowKey's surrogates, and the test of "newer"
+# against "any other model".
 
 # %%
 controls = [n for n in (setup.seed_control,) if n]

@@ -121,7 +121,7 @@ print(f"{len(pairs)} pairs, {len(orphans)} orphans, {len(unpaired)} unpaired cle
 # `SEED`, post the cloaked 70% into the gallery, and let each recogniser name the person in
 # the clean 30%. Next to each protection rate the table shows how many test photos it rests
 # on, a 95% interval, and the error the same recogniser makes when the *clean* photos are
-# posted (`unprotected_error`): a cloak only helps by the difference.
+# posted (`unprotected_error`): a cloak only helps by the difference (`excess_protection`).
 
 # %%
 result = selfcheck.check_cloak(
@@ -143,6 +143,7 @@ cols = [
     "ci_low",
     "ci_high",
     "unprotected_error",
+    "excess_protection",
     "others_accuracy",
     "outcome",
     "role",
@@ -316,6 +317,7 @@ findings = {
     "n_probes": result.n_probes,
     "protection": result.protection(),
     "unprotected_error": dict(zip(t["recogniser"], t["unprotected_error"])),
+    "excess_protection": dict(zip(t["recogniser"], t["excess_protection"])),
     "interval": {r.recogniser: [r.ci_low, r.ci_high] for r in t.itertuples()},
     "outcome": dict(zip(t["recogniser"], t["outcome"])),
     "n_fooled": int((t["outcome"] == "fooled").sum()),

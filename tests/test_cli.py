@@ -38,7 +38,7 @@ def tiny_world(tmp_cache, monkeypatch):
     models = {
         n: tiny_extractor(i)
         for i, n in enumerate(
-            ["era1_softmax", "era1_softmax_seed2", "era2_cosface", "era3_arcface"]
+            ["era1_softmax", "era3_arcface_seed2", "era2_cosface", "era3_arcface"]
         )
     }
     monkeypatch.setattr(

@@ -95,6 +95,9 @@ def test_strategies_and_rules():
     assert game.default_timeline(3, ["p", "q"]) == {1: ["p"], 2: ["p", "q"], 3: ["p", "q"]}
     assert game.first_new_model_round(game.default_timeline(3, ["p", "q"])) == 2
     assert game.first_new_model_round({1: ["p"], 2: ["p"]}) is None
+    control = game.control_timeline(game.default_timeline(3, ["p", "q", "r"]), "p2")
+    assert control == {1: ["p"], 2: ["p", "p2"], 3: ["p", "p2"]}
+    assert game.control_timeline({1: ["p"], 2: ["p"]}, "p2") == {1: ["p"], 2: ["p"]}
 
 
 def test_one_round_game_is_the_recognition_protocol(world):
@@ -125,8 +128,13 @@ def test_dynamic_game_known_answers(world):
         "trainer_strategy",
         "trainer_model",
         "protection_rate",
+        "clean_error",
+        "excess_protection",
         "winner",
     }
+    assert all(r.clean_error == 0.0 for r in res)  # unprotected, the toy users are found
+    control = g.with_timeline(game.control_timeline(tl, "old"))
+    assert [r.protection_rate for r in control.play("toy", "retroactive")] == [1.0] * 3
     assert d["user_attack"] == "toy" and d["trainer_strategy"] == "retroactive"
     # one clean slice is enough to be recognised by the old model too
     static = g.play(["toy", None, "toy"], "static")

@@ -10,20 +10,24 @@ from facecure_lib.oracle import OracleReport
 ATTACKS = ["fawkes_v03", "fawkes_v10", "lowkey"]
 
 
-def _round(r: int, rate: float, model: str = "m", attack: str = "fawkes_v03") -> RoundResult:
+def _round(
+    r: int, rate: float, model: str = "m", attack: str = "fawkes_v03", clean: float = 0.05
+) -> RoundResult:
     winner = "user" if rate >= 0.5 else "trainer"
-    return RoundResult(r, attack, "retroactive", model, rate, winner, 0.9, {}, [], [])
+    return RoundResult(r, attack, "retroactive", model, rate, winner, 0.9, {}, [], [], clean)
 
 
-def test_static_game_states_the_winner():
+def test_static_game_states_the_winner_on_both_models():
     oracle = OracleReport(True, 10, 0, 0.01, 0.03, {})
-    won = StaticResult("fawkes_v03", "era1", 0.8, "user", 0.9, {}, oracle)
-    lost = StaticResult("fawkes_v03", "era1", 0.2, "trainer", 0.9, {}, oracle)
-    assert "**user** wins" in game.static_game(won, {}, 10, 10)
-    assert "did *not* beat" in game.static_game(lost, {}, 10, 10)
+    won = StaticResult("fawkes_v10", "surrogate", 0.8, "user", 0.9, {}, oracle, 0.05)
+    lost = StaticResult("fawkes_v10", "era3", 0.2, "trainer", 0.9, {}, oracle, 0.05)
+    text = game.static_game(won, won, {}, 10, 10)
+    assert "**user** wins" in text and "+0.75" in text and "transfers to a model" in text
+    text = game.static_game(won, lost, {}, 10, 10)
+    assert "**trainer** wins" in text and "does not even carry over" in text
     bad = OracleReport(False, 10, 3, 0.05, 0.1, {})
     assert "3 over budget" in game.static_game(
-        StaticResult("a", "m", 0.1, "trainer", 0.9, {}, bad), {}, 7, 10
+        StaticResult("a", "m", 0.1, "trainer", 0.9, {}, bad), None, {}, 7, 10
     )
 
 
@@ -36,6 +40,21 @@ def test_dynamic_game_says_whether_the_retroactive_trainer_wins():
     assert not game.trainer_wins_from(loses, 2)
     assert "does NOT win" in game.dynamic_game(loses, loses, 2)
     assert "never offers a newer model" in game.dynamic_game(loses[:1], loses[:1], None)
+    oracle = OracleReport(True, 10, 0, 0.01, 0.03, {})
+    static = StaticResult("fawkes_v03", "m", 0.6, "user", 0.9, {}, oracle, 0.05)
+    assert "only the first slice" in game.dynamic_game(wins, wins, 2, static)
+
+
+def test_newer_or_another_needs_the_control_to_keep_the_protection():
+    newest, kept, lost = _round(4, 0.1, "new"), _round(4, 0.7, "seed2"), _round(4, 0.2, "seed2")
+    text, holds = game.newer_or_another(newest, kept)
+    assert holds and "waited for a *newer* model" in text
+    text, holds = game.newer_or_another(newest, lost)
+    assert not holds and "any other model would do" in text
+    text, holds = game.newer_or_another(_round(4, 0.8, "new"), kept)
+    assert not holds and "does not win either" in text
+    text, holds = game.newer_or_another(newest, None)
+    assert not holds and "no seed control" in text
 
 
 def test_robust_training_verdicts():

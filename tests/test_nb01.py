@@ -12,6 +12,8 @@ ROUND_KEYS = {
     "trainer_strategy",
     "trainer_model",
     "protection_rate",
+    "clean_error",
+    "excess_protection",
     "winner",
 }
 
@@ -27,6 +29,14 @@ def test_threat_model_game_notebook():
         "user" if static["protection_rate"] >= r["win_threshold"] else "trainer"
     )
     assert static["oracle"]["passed"], static["oracle"]
+    # the static game is played against the attack's surrogate and the trainer's model of
+    # that era, with the same users' clean error beside each protection rate
+    cont = r["static_contemporary"]
+    assert cont["model"] == r["timeline"]["1"][-1] != static["model"]
+    for res in (static, cont):
+        assert res["excess_protection"] == pytest.approx(
+            res["protection_rate"] - res["clean_error"]
+        )
     rounds = r["rounds"]
     assert len(rounds) >= 4
     assert [x["round"] for x in rounds] == list(range(1, len(rounds) + 1))
@@ -43,4 +53,12 @@ def test_threat_model_game_notebook():
     assert all(x["winner"] == "trainer" for x in rounds[new - 1 :]), rounds
     assert r["retroactive_wins_after_new_model"] is True
     assert r["panel_default_matches"] is True
+    # the seed control: the same game with a same-era model instead of newer ones
+    control = r["newer_not_another"]
+    assert (
+        control["seed_control"] and control["control"]["trainer_model"] == control["seed_control"]
+    )
+    assert control["holds"] == (
+        control["newest"]["winner"] == "trainer" and control["control"]["winner"] == "user"
+    )
     assert r["runtime_s"] < 600

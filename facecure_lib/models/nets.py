@@ -104,8 +104,13 @@ class TinyViT(nn.Module):
 ARCHITECTURES = {"cnn": SmallCNN, "resnet": SmallResNet, "vit": TinyViT}
 
 
-def build_backbone(arch: str, widths: tuple[int, ...], embedding_dim: int) -> nn.Module:
-    """Instantiate a backbone by name; unknown names raise a ValueError listing valid ones."""
+def build_backbone(
+    arch: str, widths: tuple[int, ...], embedding_dim: int, input_size: int = 64
+) -> nn.Module:
+    """Instantiate a backbone by name; unknown names raise a ValueError listing valid ones.
+    `input_size` is the side of the (preprocessed) input; only transformers need it."""
     if arch not in ARCHITECTURES:
         raise ValueError(f"Unknown architecture {arch!r}; valid: {', '.join(ARCHITECTURES)}")
+    if arch == "vit":
+        return TinyViT(tuple(widths), embedding_dim, input_size)
     return ARCHITECTURES[arch](tuple(widths), embedding_dim)

@@ -57,7 +57,7 @@ class Recipe:
 def new_extractor(recipe: Recipe, name: str, cache_key: str | None = None) -> Extractor:
     """An untrained extractor built from a recipe."""
     torch.manual_seed(recipe.seed)
-    backbone = build_backbone(recipe.arch, recipe.widths, recipe.embedding_dim)
+    backbone = build_backbone(recipe.arch, recipe.widths, recipe.embedding_dim, recipe.input_size)
     return Extractor(
         backbone,
         name=name,

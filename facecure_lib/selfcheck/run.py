@@ -238,6 +238,7 @@ def score_row(
         "ci_low": lo,
         "ci_high": hi,
         "unprotected_error": base.per_user[user],
+        "excess_protection": rate - base.per_user[user],
         "others_accuracy": prot.clean_accuracy,
         "outcome": outcome(rate),
         "role": role,

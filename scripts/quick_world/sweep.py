@@ -65,6 +65,39 @@ MODELS: dict[str, tuple[str, Recipe, str | None]] = {
         ),
         None,
     ),
+    "t5_vit_lowpass": (
+        "trainer",
+        Recipe(
+            arch="vit",
+            widths=(96, 4, 4),
+            batch_size=64,
+            loss="arcface",
+            margin=0.3,
+            augment="robust",
+            input_size=32,
+            antialias=True,
+            seed=32,
+        ),
+        None,
+    ),
+    "t6_vit_ssl": (
+        "trainer",
+        Recipe(arch="vit", widths=(96, 4, 8), batch_size=64, loss="simclr", seed=33),
+        None,
+    ),
+    "t6_vit_tuned": (
+        "trainer",
+        Recipe(
+            arch="vit",
+            widths=(96, 4, 8),
+            batch_size=64,
+            loss="arcface",
+            margin=0.3,
+            lr=1e-3,
+            seed=34,
+        ),
+        "t6_vit_ssl",
+    ),
     "t5_ssl": ("trainer", CNN.with_(loss="simclr", widths=(24, 48, 96, 128), seed=27), None),
     "t5_tuned": (
         "trainer",
@@ -174,6 +207,7 @@ def main() -> None:
         out = {}
         users = list(proto.attackers)
         if attack == "fawkes_v03":
+            extra = {"steps": args.v03_steps} if args.v03_steps else {}
             for u in users:
                 out[u] = cloak(
                     attack,
@@ -182,6 +216,7 @@ def main() -> None:
                     seed=args.seed + u,
                     target_pool=targets,
                     progress=False,
+                    **extra,
                 ).images
         else:
             pics = [proto.user_train_images(u) for u in users]
