@@ -61,6 +61,15 @@ def _baseline_works(r: Mapping) -> tuple[bool, Any]:
     return ok and base["clean_error"] <= 0.15, {**values, "clean_error": base["clean_error"]}
 
 
+def _cloaks_matter(r: Mapping) -> tuple[bool, Any]:
+    rob, ctrl = r["robust"], r["control"]
+    still = [a for a in ATTACKS if ctrl["protection_rate"][a] > ctrl["clean_error"] + 0.10]
+    ok = bool(still) and all(
+        rob["protection_rate"][a] <= ctrl["protection_rate"][a] - 0.10 for a in still
+    )
+    return ok, {a: [ctrl["protection_rate"][a], rob["protection_rate"][a]] for a in ATTACKS}
+
+
 def _detected(key: str) -> Check:
     def check(r: Mapping) -> tuple[bool, Any]:
         m = r["detection"][key]
@@ -114,6 +123,13 @@ FINDINGS: list[Finding] = [
         "02_adaptive_robust_training",
         "robust protection <= robust clean error + 0.10 for all three attacks",
         _robust_within,
+    ),
+    Finding(
+        "robust training beats its control",
+        "02_adaptive_robust_training",
+        "robust protection >= 10 points below the control's (same fine-tuning, no cloaks) for "
+        "every attack the control leaves protected",
+        _cloaks_matter,
     ),
     Finding(
         "Fawkes-high detected",

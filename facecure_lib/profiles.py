@@ -119,13 +119,13 @@ class RobustConfig:
     the frozen base features (`probe_steps`; 0 = a random head), so that fine-tuning does
     not first wreck the features it should only adjust.
 
-    Defaults (quick profile, measured on the default scenario with SEEDs 0 and 1; sweep in
-    issue 5's note): the base's own CosFace head, 48 identities x 4 pictures per attack,
-    cloaks repeated 3x, 1000 steps at 3e-3. A plain softmax head (`loss="softmax"`), fewer
-    cloaked identities or fewer steps left Fawkes v1.0 at 0.3-1.0 protection.
+    The quick profile's settings were chosen on validation identities of the public side,
+    never on the reported attackers (`scripts/quick_world/robust_validation.py`, record in
+    docs/robust_validation.json); `defenses.robust.control_config` is the same fine-tuning
+    without cloaks.
     """
 
-    base: str = "era2_cosface"
+    base: str = "era3_arcface"
     attacks: tuple[str, ...] = ATTACK_KEYS
     modes: tuple[tuple[str, str], ...] = ()
     identities_per_attack: int = 48

@@ -65,9 +65,12 @@ def test_robust_training_verdicts():
         0.1,
         dict.fromkeys(ATTACKS, 0.12),
         0.05,
+        dict.fromkeys(ATTACKS, 0.7),
+        0.05,
         {"nn": (0.1, 0.8)},
     )
-    assert good[1] and good[2] and "does **not** hold" not in good[0]
+    assert good[1] and good[2] and good[3] and "does **not** hold" not in good[0]
+    assert "cloaked pictures are what breaks" in good[0]
     bad = robust.what_we_measured(
         "b",
         ATTACKS,
@@ -75,9 +78,29 @@ def test_robust_training_verdicts():
         0.1,
         dict.fromkeys(ATTACKS, 0.5),
         0.05,
+        dict.fromkeys(ATTACKS, 0.5),
+        0.05,
         {"nn": (0.5, 0.3)},
     )
-    assert not bad[1] and not bad[2] and "still above" in bad[0]
+    assert not any(bad[1:]) and "still above" in bad[0] and "nothing to break" in bad[0]
+    assert "did not make the difference" in bad[0]
+    no_need = robust.what_we_measured(
+        "b",
+        ATTACKS,
+        dict.fromkeys(ATTACKS, 0.8),
+        0.1,
+        dict.fromkeys(ATTACKS, 0.1),
+        0.05,
+        dict.fromkeys(ATTACKS, 0.1),
+        0.05,
+        {"nn": (0.1, 0.8)},
+    )
+    assert not no_need[3] and "Fine-tuning alone" in no_need[0]
+
+
+def test_baseline_choice_says_who_crafted_against_it():
+    assert "none of the 3 attacks" in robust.baseline_choice("b", [], 3, 0.05)
+    assert "1 of the 3 attacks" in robust.baseline_choice("b", ["fawkes_v03"], 3, 0.05)
 
 
 def _metrics(acc, auc, recall=None):

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -147,12 +148,14 @@ def end_to_end_protection(
 
 @dataclass
 class AttackEvaluation:
-    """Protection of each attacker per attack for one model and one recognition mode."""
+    """Protection of each attacker per attack for one model and one recognition mode, and
+    each attacker's own error when unprotected (`clean_per_user`, where measured)."""
 
     model: str
     mode: str
     per_user: dict[str, dict[int, float]] = field(default_factory=dict)
     clean_accuracy: float = float("nan")
+    clean_per_user: dict[int, float] = field(default_factory=dict)
 
     @property
     def protection_rate(self) -> dict[str, float]:
@@ -160,19 +163,62 @@ class AttackEvaluation:
 
     @property
     def clean_error(self) -> float:
+        """The attacking users' error when they post clean pictures (1 - the others' clean
+        accuracy where that was not measured, e.g. end to end)."""
+        if self.clean_per_user:
+            return float(np.mean(list(self.clean_per_user.values())))
         return 1.0 - self.clean_accuracy
 
+    @property
+    def excess_protection(self) -> dict[str, float]:
+        """Protection rate minus the same users' clean error, per attack."""
+        return {a: p - self.clean_error for a, p in self.protection_rate.items()}
+
+    def excess_interval(self, attack: str) -> tuple[float, float]:
+        """95% bootstrap interval over users of the excess protection (paired per user)."""
+        from ..timeline import excess_interval
+
+        rates = self.per_user[attack]
+        if self.clean_per_user and set(self.clean_per_user) == set(rates):
+            return excess_interval(list(rates.values()), [self.clean_per_user[u] for u in rates])
+        return excess_interval(list(rates.values()), self.clean_error)
+
     def to_dict(self) -> dict:
-        """The block of a results file: protection_rate, protection_rate_per_user, clean_error."""
+        """The block of a results file: protection_rate, protection_rate_per_user, clean_error,
+        excess_protection (with its interval)."""
         return {
             "protection_rate": self.protection_rate,
             "protection_rate_per_user": {a: list(v.values()) for a, v in self.per_user.items()},
             "users": {a: list(v) for a, v in self.per_user.items()},
             "clean_error": self.clean_error,
+            "clean_error_per_user": list(self.clean_per_user.values()),
+            "excess_protection": self.excess_protection,
+            "excess_interval": {a: list(self.excess_interval(a)) for a in self.per_user},
             "clean_accuracy": self.clean_accuracy,
             "mode": self.mode,
             "model": self.model,
         }
+
+
+def excess_table(sides: Mapping[str, AttackEvaluation]) -> pd.DataFrame:
+    """One row per (model, attack): protection rate, clean error, excess protection and its
+    95% interval over users."""
+    rows = []
+    for side, ev in sides.items():
+        for attack, rate in ev.protection_rate.items():
+            lo, hi = ev.excess_interval(attack)
+            rows.append(
+                {
+                    "model": side,
+                    "attack": attack,
+                    "protection_rate": rate,
+                    "clean_error": ev.clean_error,
+                    "excess_protection": ev.excess_protection[attack],
+                    "interval_low": lo,
+                    "interval_high": hi,
+                }
+            )
+    return pd.DataFrame(rows).set_index(["model", "attack"])
 
 
 def evaluate_attacks(
@@ -196,6 +242,7 @@ def evaluate_attacks(
         else:
             r = evaluate_protection(model, protocol, cloaks, mode=mode, device=device)
             ev.per_user[attack], acc = dict(r.per_user), r.clean_accuracy
+            ev.clean_per_user = dict(r.clean_per_user)
         accs.append(acc)
     ev.clean_accuracy = float(np.mean(accs)) if accs else float("nan")
     return ev

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -175,6 +176,8 @@ def robust_training_set(
             "identities": len(cloaks),
             "pictures": int(sum(len(p) for _, p in cloaks.values())),
         }
+    if not cl_imgs:  # the control: the same fine-tuning on clean pictures only
+        return scenario.public_images, scenario.public_labels.long(), info
     reps = max(1, config.cloaked_repeat)
     images, labels = mix_clean_and_cloaked(
         scenario.public_images,
@@ -216,6 +219,17 @@ def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dic
     }
 
 
+def configure(default: RobustConfig, **overrides) -> RobustConfig:
+    """`default` with the overrides that are not None (a notebook's parameters cell)."""
+    return replace(default, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def control_config(config: RobustConfig) -> RobustConfig:
+    """The control of a robust config: the same fine-tuning (base, steps, head, schedule,
+    augmentation, seed) without any cloaked picture."""
+    return replace(config, attacks=(), modes=())
+
+
 def is_cached(
     scenario: Scenario, config: RobustConfig | None = None, device: torch.device | None = None
 ) -> bool:
@@ -254,7 +268,8 @@ def train_robust_extractor(
     key = config_hash(robust_key(scenario, config, base))
     path = artefact_path("extractor", key)
     model = copy.deepcopy(base)
-    model.name, model.cache_key = f"robust_{config.base}", f"robust_{config.base}-{key}"
+    kind = "robust" if config.attacks else "control"
+    model.name, model.cache_key = f"{kind}_{config.base}", f"{kind}_{config.base}-{key}"
     if load_saved_weights(model, key):
         return freeze(model).to(device)
     images, labels, info = robust_training_set(scenario, config, device, progress)

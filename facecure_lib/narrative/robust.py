@@ -7,15 +7,20 @@ from collections.abc import Mapping, Sequence
 from . import holds
 
 
-def baseline_choice(base: str, n_aim: int, n_attacks: int, accuracy: float) -> str:
+def baseline_choice(base: str, seen_by: Sequence[str], n_attacks: int, clean_error: float) -> str:
     """Why this model is the baseline."""
+    crafted = (
+        f"{len(seen_by)} of the {n_attacks} attacks crafted their cloaks against it "
+        f"({', '.join(seen_by)}), the others reach it by transfer"
+        if seen_by
+        else f"none of the {n_attacks} attacks crafted its cloaks against it: every cloak "
+        "reaches it by transfer"
+    )
     return (
-        f"We use **{base}** as the baseline and as the trainer's starting point: {n_aim} of "
-        f"the {n_attacks} attacks aim at it, and its clean 1-NN accuracy is {accuracy:.3f}. "
-        "A model that every attack aims at would be the fairest baseline; none exists here, "
-        "and the model that the most attacks aim at keeps the comparison closest to the "
-        "paper's Fig. 2 (an era-1 baseline would add its own high clean error to every "
-        "protection rate)."
+        f"We use **{base}** as the baseline and as the trainer's starting point: the "
+        f"trainer's newest model of the attacks' era. {crafted}, as in the paper's Fig. 2. "
+        f"Its error on the attacking users' clean probes when they post clean pictures is "
+        f"{clean_error:.2f}: every protection rate below is read against it."
     )
 
 
@@ -46,22 +51,37 @@ def what_we_measured(
     baseline_error: float,
     robust: Mapping[str, float],
     robust_error: float,
+    control: Mapping[str, float],
+    control_error: float,
     mode_means: Mapping[str, tuple[float, float]],
-) -> tuple[str, bool, bool]:
-    """The notebook's closing bullets; also whether the two findings hold (baseline: two
-    attacks >= 50% at clean error <= 20%; robust: every attack <= clean error + 10 points).
+) -> tuple[str, bool, bool, bool]:
+    """The notebook's closing bullets, and whether the findings hold: baseline (every attack
+    >= 50% at clean error <= 15%), robust (every attack <= its clean error + 10 points), and
+    the cloaks matter (the robust model's protection is at least 10 points below the
+    control's for every attack the control leaves protected).
 
     `mode_means[mode]` = (robust mean protection, baseline mean protection).
     """
     strong = [a for a in attacks if baseline[a] >= 0.5]
-    base_ok = len(strong) >= 2 and baseline_error <= 0.2
+    base_ok = len(strong) == len(attacks) and baseline_error <= 0.15
     broken = [a for a in attacks if robust[a] <= robust_error + 0.10]
     rob_ok = len(broken) == len(attacks)
+    still = [a for a in attacks if control[a] > control_error + 0.10]
+    cloaks_matter = bool(still) and all(robust[a] <= control[a] - 0.10 for a in still)
     lines = [
         f"* Baseline ({base}, 1-NN): protection "
         + ", ".join(f"{a} {baseline[a]:.2f}" for a in attacks)
-        + f"; clean error {baseline_error:.2f}. 'At least two attacks protect ≥ 50% at a clean "
-        f"error ≤ 20%' {holds(base_ok)} ({len(strong)} attack(s) ≥ 50%).",
+        + f"; clean error {baseline_error:.2f}. 'Every attack protects ≥ 50% at a clean "
+        f"error ≤ 15%' {holds(base_ok)} ({len(strong)} of {len(attacks)} attacks ≥ 50%)"
+        + (
+            ""
+            if base_ok
+            else ": a cloak that does not work on the baseline cannot be broken by robust "
+            "training either, so read the robust numbers for "
+            + (", ".join(a for a in attacks if a not in strong) or "these attacks")
+            + " as 'nothing to break'"
+        )
+        + ".",
         "* Robust extractor (1-NN): protection "
         + ", ".join(f"{a} {robust[a]:.2f}" for a in attacks)
         + f"; clean error {robust_error:.2f}. 'Every attack ≤ clean error + 10 points' "
@@ -72,15 +92,25 @@ def what_we_measured(
             else " (still above: " + ", ".join(a for a in attacks if a not in broken) + ")"
         )
         + ".",
+        "* Control (the same fine-tuning without cloaked pictures): protection "
+        + ", ".join(f"{a} {control[a]:.2f}" for a in attacks)
+        + f"; clean error {control_error:.2f}. "
+        + (
+            "The cloaked pictures are what breaks the cloaks: the control keeps "
+            + ", ".join(still)
+            + " protected, the robust model does not."
+            if cloaks_matter
+            else (
+                "Fine-tuning alone already removes the protection: the drop cannot be "
+                "credited to training on cloaks here."
+                if not still
+                else "The robust model is not clearly below the control for "
+                + ", ".join(a for a in still if robust[a] > control[a] - 0.10)
+                + ": the cloaked pictures did not make the difference there."
+            )
+        ),
         "* Across recognition modes, the robust extractor's mean protection is "
         + ", ".join(f"{m} {r:.2f} (baseline {b:.2f})" for m, (r, b) in mode_means.items())
         + ".",
     ]
-    if not rob_ok:
-        lines.append(
-            "* The quick trainer cloaks only a small public subset and fine-tunes for a "
-            "few hundred steps; the paper's robust model saw thousands of cloaked "
-            "pictures. More of both (IDENTITIES_PER_ATTACK, ROBUST_STEPS) is the first "
-            "thing to try."
-        )
-    return "\n".join(lines), base_ok, rob_ok
+    return "\n".join(lines), base_ok, rob_ok, cloaks_matter

@@ -1,0 +1,46 @@
+"""Validation identities for choosing a defense's settings without looking at the reported
+attackers (issue 18): people from the public side whom the trainer holds out, enrolled in
+their own recognition protocol, some of whom play attacking users.
+
+Quick profile: identities generated in a range of their own (never enrolled, never in a
+training pool). With a given dataset (paper profile: LFW or a folder), the last quarter of
+the public identities (they may appear in the trainer's pool, which the reported attackers
+never do: a validation estimate, not a reported number).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..data.dataset import subset
+from ..data.generate import generate_faces
+from ..recognition import Protocol
+from ..scenario import Scenario
+
+VALIDATION_START = 300_000  # generated identity numbers of the validation people
+
+
+def validation_scenario(
+    scenario: Scenario, n_identities: int = 50, pictures: int = 20, n_attackers: int = 16
+) -> Scenario:
+    """A scenario with the same pools (and so the same models) as `scenario`, whose enrolled
+    identities and attacking users are held-out validation people."""
+    if scenario.profile == "quick" and "first" in scenario.pool_key("trainer"):
+        key = scenario.pool_key("trainer")
+        ds = generate_faces(
+            n_identities,
+            pictures,
+            key["size"],
+            seed=scenario.seed,
+            first_identity=VALIDATION_START,
+            appearance=key["appearance"],
+            progress=False,
+        )
+        ids = list(range(ds.n_identities))
+    else:
+        held_out = scenario.public[-max(2, len(scenario.public) // 4) :]
+        ds = subset(scenario.ds, held_out, f"{scenario.ds.name} (validation)")
+        ids = list(range(ds.n_identities))
+    k = min(n_attackers, len(ids) - 1)
+    protocol = Protocol.build(ds, ids, k, split_seed=11, attacker_seed=scenario.seed + 1)
+    return replace(scenario, ds=ds, public=[], private=ids, protocol=protocol)
