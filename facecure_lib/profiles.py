@@ -96,7 +96,10 @@ class DetectorRecipe:
 
 @dataclass(frozen=True)
 class DetectionSizes:
-    """How many users and pictures a detection experiment uses."""
+    """How many users and pictures a detection experiment uses: `n_train_users` of the
+    trainer's pool with `pictures_per_user` pictures each (None: all) for training; the
+    held-out users are the scenario's attacking users, all their scraped pictures
+    (`n_test_users` is kept for older callers and not used)."""
 
     n_train_users: int = 25
     n_test_users: int = 20
@@ -231,7 +234,8 @@ QUICK = Profile(
     # fawkes_high); a linear head on the frozen stages' texture statistics at 128 px takes
     # seconds and separates the classes (see notebook 03's measured tables).
     detector=DetectorRecipe(input_size=128, train_from=6, epochs=30, lr=1e-2, probe=True),
-    detection_sizes=DetectionSizes(25, 20, 2),
+    # 6 pictures per training user: two per Fawkes mode for the mixed-mode detector
+    detection_sizes=DetectionSizes(25, 16, 6),
 )
 
 # Paper profile (see models.pretrained for each model, asset_registry for its file). The

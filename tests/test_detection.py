@@ -25,8 +25,12 @@ def test_metrics_known_answers():
     assert m["precision"] == pytest.approx(3 / 4)
     assert m["recall"] == pytest.approx(3 / 4)
     assert m["auc"] == pytest.approx(15 / 16)
+    assert m["n"] == 8 and m["accuracy_interval"][0] < 0.75 < m["accuracy_interval"][1]
     perfect = D.detection_metrics([0, 1], [0.2, 0.9])
-    assert perfect == {"accuracy": 1.0, "precision": 1.0, "recall": 1.0, "auc": 1.0}
+    assert {k: perfect[k] for k in ("accuracy", "precision", "recall", "auc")} == dict.fromkeys(
+        ("accuracy", "precision", "recall", "auc"), 1.0
+    )
+    assert perfect["accuracy_interval"][1] == 1.0 and perfect["accuracy_interval"][0] < 0.5
 
 
 def test_users_are_seeded_and_capped():
@@ -44,6 +48,7 @@ def test_resolve_attack_keys():
     assert D.resolve_attack("fawkes_high") == ("fawkes_v10", "high", "fawkes_high")
     assert D.resolve_attack("fawkes_v10", "low") == ("fawkes_v10", "low", "fawkes_low")
     assert D.resolve_attack("lowkey") == ("lowkey", "default", "lowkey")
+    assert D.resolve_attack("fawkes") == ("fawkes_v10", "low+mid+high", "fawkes")
     with pytest.raises(ValueError):
         D.resolve_attack("fawkes_v10", "extreme")
     with pytest.raises(ValueError):
@@ -118,8 +123,32 @@ def test_detection_set_and_cached_get_detector(tmp_cache):
         surrogates=sur,
     )
     assert other.cache_key != det.cache_key
-    tr, te = D.scenario_users(scen, sizes)  # pool numbers 0..2; private identities
-    assert set(tr) <= {0, 1, 2} and set(te) <= set(scen.private)
+    tr, te = D.scenario_users(scen, sizes)  # pool numbers 0..2; the attacking users
+    assert set(tr) <= {0, 1, 2} and te == list(scen.protocol.attackers)
+    mixed = D.get_detector(scen, "fawkes", progress=False, recipe=TINY, sizes=sizes, surrogates=sur)
+    assert mixed.cache_key not in (det.cache_key, other.cache_key)
+
+
+def test_mixed_set_splits_each_users_pictures_across_modes(tmp_cache):
+    ds = colour_dataset(n_ids=4, per_id=6, size=16)
+    sur = [mean_colour_extractor(16)]
+    data = D.mixed_detection_set(
+        ds, [0, 1], "fawkes_v10", sur, ("low", "high"), 4, seed=0, progress=False
+    )
+    assert len(data) == 16 and data.mode == "low+high"
+    low = D.detection_set(ds, [0, 1], "fawkes_low", sur, pictures_per_user=4, progress=False)
+    assert torch.equal(data.clean, low.clean)
+    changed = (data.cloaked - data.clean).abs().amax(dim=(1, 2, 3)) > 0
+    assert changed.any()
+
+
+def test_frame_control_gives_the_border_back():
+    clean = torch.zeros(2, 3, 16, 16)
+    data = D.DetectionSet(clean, torch.ones(2, 3, 16, 16), torch.tensor([0, 1]), "a", "m")
+    framed = D.frame_restored(data, frame=4)
+    assert framed.cloaked[:, :, :4].sum() == 0 and framed.cloaked[:, :, :, -4:].sum() == 0
+    assert (framed.cloaked[:, :, 4:-4, 4:-4] == 1).all()
+    assert torch.equal(data.cloaked, torch.ones(2, 3, 16, 16))  # the input is left alone
 
 
 def test_efficientnet_lite0_imagenet_weights_load():

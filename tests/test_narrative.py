@@ -107,16 +107,24 @@ def _metrics(acc, auc, recall=None):
     return {"accuracy": acc, "precision": acc, "recall": recall or acc, "auc": auc}
 
 
+def test_frame_control_says_whether_the_border_matters():
+    det = {"fawkes_high": _metrics(0.99, 0.999), "lowkey": _metrics(0.99, 0.999)}
+    text, ok = detection.frame_control(det, det)
+    assert ok and "not only its frame" in text
+    text, ok = detection.frame_control(det, {**det, "lowkey": _metrics(0.6, 0.7)})
+    assert not ok and "largest drop lowkey" in text
+
+
 def test_detection_summary_follows_the_numbers():
     det = {k: _metrics(0.99, 0.999) for k in ("fawkes_low", "fawkes_mid", "fawkes_high", "lowkey")}
     lopsided = {
-        "fawkes_high->lowkey": _metrics(0.99, 0.99),
+        "fawkes->lowkey": _metrics(0.99, 0.99),
         "lowkey->fawkes_high": _metrics(0.7, 0.98, recall=0.4),
     }
     text = detection.summary({"detection": det, "transfer": lopsided}, 20, 25, 80, 50)
     assert "**reproduces**" in text and "lopsided" in text
     det["lowkey"] = _metrics(0.6, 0.7)
-    even = {"fawkes_high->lowkey": _metrics(0.6, 0.6), "lowkey->fawkes_high": _metrics(0.6, 0.6)}
+    even = {"fawkes->lowkey": _metrics(0.6, 0.6), "lowkey->fawkes_high": _metrics(0.6, 0.6)}
     text = detection.summary({"detection": det, "transfer": even}, 20, 25, 80, 50)
     assert "does NOT fully reproduce" in text and "does not reproduce here" in text
 

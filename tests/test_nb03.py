@@ -24,7 +24,7 @@ def test_detection_notebook():
     ):
         assert key in r, key
     assert set(r["detection"]) == set(KEYS)
-    assert set(r["transfer"]) == {"fawkes_high->lowkey", "lowkey->fawkes_high"}
+    assert set(r["transfer"]) == {"fawkes->lowkey", "lowkey->fawkes_high"}
     for block in (r["detection"], r["transfer"]):
         for m in block.values():
             assert set(METRICS) <= set(m) and all(0.0 <= m[k] <= 1.0 for k in METRICS)

@@ -29,7 +29,7 @@ from ..models.base import Extractor
 from ..profiles import DetectionSizes, DetectorRecipe, get_profile
 from .detector import Detector, backbone_description, fit_detector
 
-DETECTOR_VERSION = 1  # bump when training changes, so cached detectors are rebuilt
+DETECTOR_VERSION = 2  # bump when training changes, so cached detectors are rebuilt
 
 # Table-2 keys -> (attack, mode). The Fawkes keys are the v1.0-style modes.
 DETECTION_ATTACKS: dict[str, tuple[str, str]] = {
@@ -38,6 +38,17 @@ DETECTION_ATTACKS: dict[str, tuple[str, str]] = {
     "fawkes_high": ("fawkes_v10", "high"),
     "lowkey": ("lowkey", "default"),
 }
+# Detectors trained on several modes at once: each training user's pictures are split
+# across the modes (the paper's one Fawkes detector, §3.3).
+MIXED: dict[str, tuple[str, tuple[str, ...]]] = {"fawkes": ("fawkes_v10", ("low", "mid", "high"))}
+# Which detector Table 2 scores each test set with.
+DETECTOR_OF = {
+    "fawkes_low": "fawkes",
+    "fawkes_mid": "fawkes",
+    "fawkes_high": "fawkes",
+    "lowkey": "lowkey",
+}
+FRAME = 4  # pixels of the border that the frame control gives back to the clean picture
 
 
 # --------------------------------------------------------------------------- detector
@@ -77,12 +88,60 @@ def resolve_attack(attack: str, mode: str | None = None) -> tuple[str, str, str]
     if attack in DETECTION_ATTACKS:
         a, m = DETECTION_ATTACKS[attack]
         return a, m, attack
+    if attack in MIXED:
+        a, modes = MIXED[attack]
+        return a, "+".join(modes), attack
     spec = attack_spec(attack)
     mode = spec.default_mode if mode is None else mode
     if mode not in spec.modes:
         raise ValueError(f"Unknown mode {mode!r} for {attack}; valid: {', '.join(spec.modes)}")
     key = next((k for k, v in DETECTION_ATTACKS.items() if v == (attack, mode)), f"{attack}_{mode}")
     return attack, mode, key
+
+
+def mixed_detection_set(
+    ds,
+    users: Sequence[int],
+    attack: str,
+    surrogates: Extractor | Sequence[Extractor],
+    modes: Sequence[str],
+    pictures_per_user: int | None,
+    seed: int = 0,
+    profile: str = "quick",
+    progress: bool = True,
+) -> DetectionSet:
+    """Pictures of `users` with each user's pictures split across `modes` (picture i of a
+    user gets mode i mod len(modes)); one `cloak` call per mode."""
+    idx, who = user_pictures(ds, users, pictures_per_user, seed)
+    position = torch.cat([torch.arange(int((who == u).sum())) for u in dict.fromkeys(who.tolist())])
+    clean = ds.float_images(idx)
+    cloaked = torch.empty_like(clean)
+    cfgs = {}
+    for i, mode in enumerate(modes):
+        rows = torch.nonzero(position % len(modes) == i).flatten()
+        if len(rows) == 0:
+            continue
+        res = cloak(
+            attack,
+            clean[rows],
+            surrogates,
+            mode=mode,
+            seed=seed,
+            profile=profile,
+            progress=progress,
+        )
+        cloaked[rows] = res.images
+        cfgs[mode] = res.config.get("params", {})
+    return DetectionSet(clean, cloaked, who, attack, "+".join(modes), {"modes": cfgs})
+
+
+def frame_restored(data: DetectionSet, frame: int = FRAME) -> DetectionSet:
+    """The frame control: every cloaked picture gets its clean border back (`frame` pixels
+    on each side), so a detector that only looks at the frame sees clean pictures."""
+    cloaked = data.clean.clone()
+    inner = (slice(None), slice(None), slice(frame, -frame), slice(frame, -frame))
+    cloaked[inner] = data.cloaked[inner]
+    return DetectionSet(data.clean, cloaked, data.users, data.attack, data.mode, data.config)
 
 
 def detection_users(
@@ -164,18 +223,25 @@ def detection_set(
 def detection_metrics(
     labels: torch.Tensor | np.ndarray, scores: torch.Tensor | np.ndarray, threshold: float = 0.5
 ) -> dict[str, float]:
-    """accuracy, precision, recall (cloaked = positive) at `threshold`, and ROC AUC."""
+    """accuracy, precision, recall (cloaked = positive) at `threshold`, ROC AUC, the number
+    of pictures, and 95% Wilson intervals of accuracy and recall."""
     from sklearn.metrics import accuracy_score, precision_score, recall_score, roc_auc_score
+
+    from ..selfcheck.stats import wilson_interval
 
     y = np.asarray(labels).astype(int)
     s = np.asarray(scores, dtype=float)
     pred = (s >= threshold).astype(int)
     auc = float(roc_auc_score(y, s)) if len(np.unique(y)) == 2 else float("nan")
+    n_pos = int(y.sum())
     return {
         "accuracy": float(accuracy_score(y, pred)),
         "precision": float(precision_score(y, pred, zero_division=0)),
         "recall": float(recall_score(y, pred, zero_division=0)),
         "auc": auc,
+        "n": len(y),
+        "accuracy_interval": list(wilson_interval(int((pred == y).sum()), len(y))),
+        "recall_interval": list(wilson_interval(int(pred[y == 1].sum()), n_pos)),
     }
 
 
@@ -283,7 +349,7 @@ def get_detector(
     mode is ignored) or a Table-2 key ("fawkes_low", ..., "lowkey"). Training users are
     public identities; held-out users (`detector_users(...)[1]`) are private ones.
     """
-    attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    attack, mode, key = _resolve(train_attack, mode)
     recipe = recipe or get_profile(scenario.profile).detector
     sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
@@ -306,21 +372,43 @@ def get_detector(
     )
     if det is not None:  # a hit skips cloaking the training set
         return det
-    train = detection_set(
-        scenario.pool_part("trainer", train_users),
-        list(range(len(train_users))),
-        attack,
-        surrogates,
-        mode,
-        sizes.pictures_per_user,
-        seed,
-        scenario.profile,
-        progress,
-    )
+    pool = scenario.pool_part("trainer", train_users)
+    users = list(range(len(train_users)))
+    if train_attack in MIXED:
+        train = mixed_detection_set(
+            pool,
+            users,
+            attack,
+            surrogates,
+            MIXED[train_attack][1],
+            sizes.pictures_per_user,
+            seed,
+            scenario.profile,
+            progress,
+        )
+    else:
+        train = detection_set(
+            pool,
+            users,
+            attack,
+            surrogates,
+            mode,
+            sizes.pictures_per_user,
+            seed,
+            scenario.profile,
+            progress,
+        )
     return train_detector(train, recipe, device, progress, cfg, name=name)
 
 
-def is_cached(scenario, train_attack: str = "fawkes_v10", mode: str = "high") -> bool:
+def _resolve(train_attack: str, mode: str | None) -> tuple[str, str, str]:
+    """`resolve_attack` for a detector's training attack (lowkey ignores `mode`; a mixed key
+    such as "fawkes" names its modes itself)."""
+    ignore_mode = train_attack == "lowkey" or train_attack in MIXED
+    return resolve_attack(train_attack, None if ignore_mode else mode)
+
+
+def is_cached(scenario, train_attack: str = "fawkes", mode: str = "high") -> bool:
     """Whether `get_detector(scenario, train_attack, mode)` would load without training.
 
     Never trains or cloaks: quick-profile surrogates are identified by their cache keys
@@ -329,7 +417,7 @@ def is_cached(scenario, train_attack: str = "fawkes_v10", mode: str = "high") ->
     from ..experiments import load_surrogates, surrogate_names
     from ..zoo import QUICK_ZOO, cache_key
 
-    attack, _, _ = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    attack, _, _ = _resolve(train_attack, mode)
     names = surrogate_names(attack, scenario.profile)
     if all(n in QUICK_ZOO for n in names):
         keys = [cache_key(n, scenario) for n in names]
@@ -349,7 +437,7 @@ def detector_config(
     seed: int | None = None,
 ) -> dict:
     """Everything a detector depends on (hashed, with DETECTOR_VERSION, into its cache key)."""
-    attack, mode, key = resolve_attack(train_attack, None if train_attack == "lowkey" else mode)
+    attack, mode, key = _resolve(train_attack, mode)
     recipe = recipe or get_profile(scenario.profile).detector
     sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
@@ -365,52 +453,78 @@ def detector_config(
         "seed": seed,
         "profile": scenario.profile,
         "key": key,
-        "attack_fingerprint": attack_fingerprint(attack, mode, scenario.profile),
+        "attack_fingerprint": [
+            attack_fingerprint(attack, m, scenario.profile) for m in mode.split("+")
+        ],
     }
 
 
 def scenario_users(
     scenario, sizes: DetectionSizes | None = None, seed: int | None = None
 ) -> tuple[list[int], list[int]]:
-    """(training users, held-out users) of a scenario's detection experiment."""
+    """(training users, held-out users) of a scenario's detection experiment: training users
+    are numbers of the trainer's pool; the held-out users are the scenario's attacking users
+    (the people who cloak), every one of their scraped pictures."""
     sizes = sizes or get_profile(scenario.profile).detection_sizes
     seed = scenario.seed if seed is None else seed
     public = list(range(scenario.pool_size("trainer")))
-    return detection_users(public, scenario.private, sizes.n_train_users, sizes.n_test_users, seed)
+    train, _ = detection_users(public, scenario.private, sizes.n_train_users, 1, seed)
+    return train, list(scenario.protocol.attackers)
 
 
 # --------------------------------------------------------------------------- tables 2 and 3
 
-TRANSFER_PAIRS = (("fawkes_high", "lowkey"), ("lowkey", "fawkes_high"))
+TRANSFER_PAIRS = (("fawkes", "lowkey"), ("lowkey", "fawkes_high"))
 
 
 @dataclass
 class DetectionTables:
-    """Table 2 (one detector per attack, held-out users) and Table 3 (cross-attack transfer)."""
+    """Table 2 (the mixed-mode Fawkes detector per mode and the LowKey detector, on held-out
+    users), Table 3 (cross-attack transfer) and the frame control."""
 
     detectors: dict[str, Detector]
     test_sets: dict[str, DetectionSet]
     results: dict[str, DetectionResult]
     transfer: dict[str, DetectionResult]
+    frame_control: dict[str, DetectionResult]
     train_users: list[int]
     test_users: list[int]
     backbone: str
     seconds: dict[str, float] = field(default_factory=dict)
 
     def table(self, which: str = "detection"):
-        """A DataFrame of accuracy / precision / recall / auc, one row per attack (or pair)."""
+        """A DataFrame of accuracy / precision / recall / auc (+ n and intervals), one row per
+        test set ("detection"), transfer pair ("transfer") or frame control ("frame")."""
         import pandas as pd
 
-        rows = self.results if which == "detection" else self.transfer
-        return pd.DataFrame({k: r.metrics for k, r in rows.items()}).T
+        rows = {"detection": self.results, "transfer": self.transfer, "frame": self.frame_control}
+        return pd.DataFrame({k: r.metrics for k, r in rows[which].items()}).T
 
     def to_dict(self) -> dict:
-        """The `detection`, `transfer` and `backbone` blocks of the results file."""
+        """The `detection`, `transfer`, `frame_control` and `backbone` blocks of the results."""
         return {
             "detection": {k: r.metrics for k, r in self.results.items()},
             "transfer": {k: r.metrics for k, r in self.transfer.items()},
+            "frame_control": {k: r.metrics for k, r in self.frame_control.items()},
+            "detector_of": {k: DETECTOR_OF[k] for k in self.results},
             "backbone": self.backbone,
         }
+
+
+def attacker_set(scenario, key: str, surrogates: Sequence[Extractor], progress: bool = True):
+    """Held-out set of a Table-2 key: every scraped picture of every attacking user, clean
+    and cloaked (the users' own cloaks, `experiments.cloak_users`, shared with notebooks 02
+    and 04 for the default modes)."""
+    from ..experiments import cloak_users
+
+    attack, mode, _ = resolve_attack(key)
+    cloaks = cloak_users(
+        attack, scenario, surrogates, mode=mode, seed=scenario.seed, progress=progress
+    )
+    users = list(scenario.protocol.attackers)
+    clean = torch.cat([scenario.protocol.user_train_images(u) for u in users])
+    who = torch.cat([torch.full((len(cloaks[u]),), int(u)) for u in users])
+    return DetectionSet(clean, torch.cat([cloaks[u] for u in users]), who, attack, mode)
 
 
 def detection_tables(
@@ -423,8 +537,10 @@ def detection_tables(
     device: torch.device | None = None,
     progress: bool = True,
 ) -> DetectionTables:
-    """Train one detector per attack key on the training users, test it on the held-out
-    users' clean + cloaked pictures, then test each (train -> test) transfer pair."""
+    """Train the detectors Table 2 needs (`DETECTOR_OF`: one mixed-mode Fawkes detector, one
+    LowKey detector) on the training users, score every held-out set (the attacking users'
+    pictures, clean and cloaked), each transfer pair (detector -> test set) and the frame
+    control (the same sets with the clean border given back)."""
     import time
 
     from ..experiments import load_surrogates
@@ -434,40 +550,50 @@ def detection_tables(
     seed = scenario.seed if seed is None else seed
     device = device or get_device()
     train_users, test_users = scenario_users(scenario, sizes, seed)
-    needed = list(dict.fromkeys(list(keys) + [k for pair in transfer for k in pair]))
-    detectors, test_sets, results, seconds = {}, {}, {}, {}
-    for key in tqdm(needed, desc="detectors", disable=not progress, leave=False):
-        attack, mode, _ = resolve_attack(key)
+    wanted = [DETECTOR_OF[k] for k in keys] + [a for a, _ in transfer]
+    detectors, test_sets, seconds = {}, {}, {}
+    for name in tqdm(list(dict.fromkeys(wanted)), desc="detectors", disable=not progress):
         start = time.perf_counter()
+        attack = resolve_attack(name)[0]
         sur = load_surrogates(attack, scenario, device, progress=False)
-        detectors[key] = get_detector(
-            scenario, key, mode, device, progress, recipe, sizes, sur, seed
+        detectors[name] = get_detector(
+            scenario, name, "high", device, False, recipe, sizes, sur, seed
         )
-        test_sets[key] = detection_set(
-            scenario.ds,
-            test_users,
-            key,
-            sur,
-            mode,
-            sizes.pictures_per_user,
-            seed,
-            scenario.profile,
-            progress,
-        )
-        if key in keys:
-            results[key] = evaluate_detector(
-                detectors[key], test_sets[key], train_key=key, test_key=key
-            )
+        seconds[name] = time.perf_counter() - start
+    for key in tqdm(
+        list(dict.fromkeys([*keys, *(b for _, b in transfer)])),
+        desc="held-out sets",
+        disable=not progress,
+    ):
+        start = time.perf_counter()
+        sur = load_surrogates(resolve_attack(key)[0], scenario, device, progress=False)
+        test_sets[key] = attacker_set(scenario, key, sur, progress=False)
         seconds[key] = time.perf_counter() - start
+    results = {
+        k: evaluate_detector(
+            detectors[DETECTOR_OF[k]], test_sets[k], train_key=DETECTOR_OF[k], test_key=k
+        )
+        for k in keys
+    }
     moved = {
         f"{a}->{b}": evaluate_detector(detectors[a], test_sets[b], train_key=a, test_key=b)
         for a, b in transfer
+    }
+    frame = {
+        k: evaluate_detector(
+            detectors[DETECTOR_OF[k]],
+            frame_restored(test_sets[k]),
+            train_key=DETECTOR_OF[k],
+            test_key=k,
+        )
+        for k in keys
     }
     return DetectionTables(
         detectors,
         test_sets,
         results,
         moved,
+        frame,
         train_users,
         test_users,
         backbone_description(recipe),

@@ -127,12 +127,13 @@ def load_robust(
 def load_detector(
     scenario: Scenario,
     defenses: str = "cached",
-    train_attack: str = "fawkes_v10",
+    train_attack: str = "fawkes",
     mode: str = "high",
     device: torch.device | None = None,
     progress: bool = False,
 ) -> tuple[Any, str | None]:
-    """The cloak detector (`defenses.detection.get_detector`), or a note why it did not run.
+    """The cloak detector (`defenses.detection.get_detector`; default: notebook 03's Fawkes
+    detector trained on mixed modes), or a note why it did not run.
 
     "cached" uses it only when it is in the cache, "train" trains it on a miss, "off" skips.
     """
@@ -143,7 +144,7 @@ def load_detector(
 
         if defenses == "cached" and not dt.is_cached(scenario, train_attack, mode):
             return None, (
-                f"not run: no cached detector for {train_attack} ({mode}); train it "
+                f"not run: no cached {train_attack} detector; train it "
                 "in notebook 03 or run with --defenses train"
             )
         return dt.get_detector(scenario, train_attack, mode, device=device, progress=progress), None
