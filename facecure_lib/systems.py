@@ -6,7 +6,9 @@ accurate) answer together:
 * `combined_top2`: the accurate model's top-1 and the robust model's top-1;
 * `combined_threshold`: the accurate model answers unless its nearest-neighbour distance is
   above a threshold (low confidence); then the robust model answers. The threshold is set
-  on clean probes of non-attacking users so that fewer than 2% of them are rerouted;
+  on the clean probes of half of the non-attacking users (the calibration split) so that
+  fewer than 2% of them are rerouted; clean accuracy and rerouting are measured on the
+  other half;
 * `combined_threshold_detector` (App. D): reroute also when the gallery picture the accurate
   model matched is flagged as cloaked by a detector.
 
@@ -130,8 +132,9 @@ class SystemsResult:
     """Clean accuracy and protection rate of every system, for one or more attacks."""
 
     threshold: float
-    clean: Answers
+    clean: Answers  # the held-out clean probes (non-attacking users outside calibration)
     protection: dict[str, dict[int, dict[str, float]]] = field(default_factory=dict)
+    calibration: Answers | None = None  # the clean probes the threshold was set on
 
     def clean_accuracy(self) -> dict[str, float]:
         return {s: float(self.clean.correct(s, self.threshold).float().mean()) for s in SYSTEMS}
@@ -152,7 +155,20 @@ class SystemsResult:
     def to_dict(self) -> dict:
         acc = self.clean_accuracy()
         prot = self.protection_rate()
+        cal = self.calibration
         return {
+            "systems_per_attack": {
+                a: {
+                    s: {"clean_accuracy": acc[s], "protection_rate": self.protection_rate(a)[s]}
+                    for s in SYSTEMS
+                }
+                for a in self.protection
+            },
+            "rerouted_fraction_calibration": (
+                float(cal.rerouted(self.threshold).float().mean()) if cal is not None else None
+            ),
+            "n_clean_probes": len(self.clean.truth),
+            "n_calibration_probes": len(cal.truth) if cal is not None else 0,
             "systems": {
                 s: {
                     "clean_accuracy": acc[s],
@@ -240,21 +256,27 @@ def evaluate_systems(
     detector: Scorer | None = None,
     max_rerouted: float = 0.02,
     device: torch.device | None = None,
+    seed: int = 0,
 ) -> SystemsResult:
     """Every system's clean accuracy (non-attacking users, clean gallery) and protection rate
     (each attacker alone in the gallery with its cloaks, as in `evaluate_protection`).
 
-    The threshold is calibrated on the clean probes of the non-attacking users. `detector`
-    maps float pictures to P(cloaked); a flag means P > 0.5.
+    The non-attacking users are split in two (seeded, by identity): the threshold is
+    calibrated on the first half's clean probes; clean accuracy and the rerouted fraction
+    are measured on the other half. `detector` maps float pictures to P(cloaked); a flag
+    means P > 0.5.
     """
     device = device or get_device()
     v = _views(accurate, robust, protocol, detector, device)
-    others = ~torch.isin(v.p_lab, torch.as_tensor(protocol.attackers))
-    clean = answer(
-        v.acc_g, v.rob_g, v.g_lab, v.acc_p[others], v.rob_p[others], v.p_lab[others], v.flags
-    )
-    threshold = calibrate_threshold(clean.acc_dist, max_rerouted)
-    result = SystemsResult(threshold, clean)
+    cal_ids, eval_ids = calibration_split(v.p_lab, protocol.attackers, seed)
+
+    def clean_answers(ids: list[int]) -> Answers:
+        m = torch.isin(v.p_lab, torch.as_tensor(ids))
+        return answer(v.acc_g, v.rob_g, v.g_lab, v.acc_p[m], v.rob_p[m], v.p_lab[m], v.flags)
+
+    calibration, clean = clean_answers(cal_ids), clean_answers(eval_ids)
+    threshold = calibrate_threshold(calibration.acc_dist, max_rerouted)
+    result = SystemsResult(threshold, clean, calibration=calibration)
     for attack, cloaks in cloaks_by_attack.items():
         result.protection[attack] = {}
         for user, cl in cloaks.items():
@@ -265,6 +287,19 @@ def evaluate_systems(
                 s: float(1 - ans.correct(s, threshold).float().mean()) for s in SYSTEMS
             }
     return result
+
+
+def calibration_split(
+    probe_labels: torch.Tensor, attackers: Sequence[int], seed: int = 0
+) -> tuple[list[int], list[int]]:
+    """(calibration identities, evaluation identities): the non-attacking identities of the
+    probes, split in two seeded halves."""
+    others = sorted(set(torch.unique(probe_labels).tolist()) - {int(a) for a in attackers})
+    if len(others) < 2:
+        raise ValueError("need at least two non-attacking identities to calibrate and evaluate")
+    order = np.random.default_rng([seed, 23]).permutation(others).tolist()
+    half = len(order) // 2
+    return sorted(order[:half]), sorted(order[half:])
 
 
 # --------------------------------------------------------------------------- App. D: collusion

@@ -181,6 +181,18 @@ def test_systems_criteria_and_collusion():
     assert not acc_ok["combined_top2"] and not prot_ok["combined_top2"]
 
 
+def test_systems_premise_follows_the_accuracies():
+    s = {
+        "accurate_top1": {"clean_accuracy": 0.95, "protection_rate": 0.9},
+        "robust_top1": {"clean_accuracy": 0.8, "protection_rate": 0.1},
+    }
+    text, more = systems.premise(s, "acc", "rob")
+    assert more and "reason to combine" in text
+    s["robust_top1"]["clean_accuracy"] = 0.97
+    text, more = systems.premise(s, "acc", "rob")
+    assert not more and "needs no partner" in text
+
+
 def test_realism_sentence_names_the_gap():
     base = {"threshold": 0.6, "diff_under_threshold": 0.9, "same_under_threshold": 0.99}
     reports = {"dlib-resnet": {**base, "nn_accuracy": 0.5}, "ours": {"nn_accuracy": 0.9}}

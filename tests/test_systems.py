@@ -65,7 +65,11 @@ def test_evaluate_systems_on_colours():
     )
     out = res.to_dict()
     assert set(out["systems"]) == set(systems.SYSTEMS)
-    assert out["rerouted_fraction"] < 0.02
+    # calibrated on half of the non-attacking people, measured on the other half
+    assert out["rerouted_fraction_calibration"] < 0.02
+    cal, held = set(res.calibration.truth.tolist()), set(res.clean.truth.tolist())
+    assert cal and held and not cal & held and not (cal | held) & set(proto.attackers)
+    assert set(out["systems_per_attack"]) == {"swap", "none"}
     for name in systems.SYSTEMS:
         assert out["systems"][name]["clean_accuracy"] == pytest.approx(1.0)
         assert res.protection_rate("none")[name] == pytest.approx(0.0)

@@ -187,15 +187,16 @@ def detection_set(
     seed: int = 0,
     profile: str = "quick",
     progress: bool = True,
+    target_pool: dict | None = None,
     **overrides,
 ) -> DetectionSet:
     """Pictures of `users` and their cloaks, made in ONE `cloak` call (cached by the attack
-    module; untargeted attacks treat pictures independently)."""
+    module; untargeted attacks treat pictures independently). A targeted attack (Fawkes
+    v0.3) needs the `target_pool` it picks its one target from."""
     attack, mode, _ = resolve_attack(attack, mode)
-    if attack_spec(attack).targeted:
+    if attack_spec(attack).targeted and not target_pool:
         raise ValueError(
-            f"{attack} is targeted; detection here uses the untargeted attacks "
-            f"({', '.join(sorted({a for a, _ in DETECTION_ATTACKS.values()}))})"
+            f"{attack} is targeted: pass target_pool= (e.g. experiments.target_pool(scenario))"
         )
     idx, who = user_pictures(ds, users, pictures_per_user, seed)
     clean = ds.float_images(idx)
@@ -207,6 +208,7 @@ def detection_set(
         seed=seed,
         profile=profile,
         progress=progress,
+        target_pool=target_pool,
         **overrides,
     )
     cfg = {
@@ -387,6 +389,8 @@ def get_detector(
             progress,
         )
     else:
+        from ..experiments import target_pool
+
         train = detection_set(
             pool,
             users,
@@ -397,6 +401,7 @@ def get_detector(
             seed,
             scenario.profile,
             progress,
+            target_pool(scenario) if attack_spec(attack).targeted else None,
         )
     return train_detector(train, recipe, device, progress, cfg, name=name)
 

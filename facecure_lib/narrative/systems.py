@@ -16,6 +16,32 @@ def criteria(systems: Mapping[str, Mapping[str, float]]) -> tuple[dict, dict]:
     return acc_ok, prot_ok
 
 
+def premise(
+    systems: Mapping[str, Mapping[str, float]], accurate: str, robust: str
+) -> tuple[str, bool]:
+    """Does the question of the notebook arise? Only when the accurate model is more
+    accurate than the robust one (otherwise the robust model needs no partner)."""
+    a1, r1 = systems["accurate_top1"], systems["robust_top1"]
+    more = a1["clean_accuracy"] > r1["clean_accuracy"]
+    if more:
+        return (
+            f"The accurate model `{accurate}` is more accurate on clean probes "
+            f"({a1['clean_accuracy']:.3f}) than the robust model `{robust}` "
+            f"({r1['clean_accuracy']:.3f}), and the robust model protects less "
+            f"(protection {r1['protection_rate']:.2f} vs {a1['protection_rate']:.2f}): the "
+            "trainer has a reason to combine them.",
+            True,
+        )
+    return (
+        f"Here the robust model `{robust}` is at least as accurate on clean probes "
+        f"({r1['clean_accuracy']:.3f}) as the accurate model `{accurate}` "
+        f"({a1['clean_accuracy']:.3f}): robust training cost no accuracy, so the robust "
+        "model needs no partner and the question of this notebook does not arise in this "
+        "run. The combined systems below are shown for completeness.",
+        False,
+    )
+
+
 def what_we_measured(
     out: Mapping,
     collusion_threshold: float,
@@ -41,16 +67,18 @@ def what_we_measured(
         )
     lines += [
         "",
-        f"* Threshold {out['threshold']:.4f}: {out['rerouted_fraction']:.3f} of clean "
-        f"probes rerouted ({out['rerouted_fraction_with_detector']:.3f} with the detector).",
+        f"* Threshold {out['threshold']:.4f}, set on the calibration users' clean probes: "
+        f"{out['rerouted_fraction']:.3f} of the other users' clean probes rerouted "
+        f"({out['rerouted_fraction_with_detector']:.3f} with the detector).",
         "* Collusion (targeted Fawkes v0.3 onto the protected user): protection against "
         f"plain thresholding {collusion_threshold:.2f} (without collusion "
         f"{no_collusion_threshold:.2f}); with the detector guard {collusion_detector:.2f}. "
         + (
-            "The counter-attack beats plain thresholding and the detector wins it back."
+            "The counter-attack beats plain thresholding and the detector wins it back: the "
+            "trainer's move ends this round."
             if collusion_threshold > collusion_detector + 0.1
             else "In this run the counter-attack and the detector do **not** separate as in the "
-            "paper (see the numbers above)."
+            "paper: the detector guard does not win the round back here."
         ),
     ]
     return "\n".join(lines)
