@@ -125,10 +125,12 @@ def test_shipped_robust_extractor_matches_current_config(tmp_cache):
     from facecure_lib.defenses import robust
 
     sc = load_scenario("quick", seed=0, progress=False)
-    config = robust.RobustConfig()
-    base = zoo.load_extractor(config.base, sc, torch.device("cpu"), progress=False)
-    key = zoo.config_hash(robust.robust_key(sc, config, base))
-    assert (zoo.SHIPPED_DIR / f"{key}.safetensors").exists(), "run scripts/ship_zoo.py"
+    from facecure_lib.profiles import QUICK
+
+    for config in (QUICK.robust, robust.control_config(QUICK.robust)):
+        base = zoo.load_extractor(config.base, sc, torch.device("cpu"), progress=False)
+        key = zoo.config_hash(robust.robust_key(sc, config, base))
+        assert (zoo.SHIPPED_DIR / f"{key}.safetensors").exists(), "run scripts/ship_zoo.py"
 
 
 def test_the_real_recogniser_is_in_every_profile():

@@ -453,7 +453,7 @@ def detector_config(
         "users": scenario_users(scenario, sizes, seed)[0],
         "pictures_per_user": sizes.pictures_per_user,
         "recipe": recipe.to_dict(),
-        "data": {"pool": scenario.pool_key("trainer"), "enrolled": scenario.ds.fingerprint()},
+        "data": {"pool": scenario.pool_key("trainer")},  # what it trains on (by config)
         "surrogates": list(surrogate_keys),
         "seed": seed,
         "profile": scenario.profile,

@@ -215,7 +215,6 @@ def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dic
         "attacks": attacks,
         "profile": scenario.profile,
         "pool": scenario.pool_key("trainer"),
-        "enrolled": scenario.ds.fingerprint(),
     }
 
 
