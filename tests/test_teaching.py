@@ -222,9 +222,10 @@ def test_notebook_has_exercises_and_a_prediction_and_a_closing(stem, tmp_path):
     assert "BEGIN SOLUTION" not in code and code.count("raise NotImplementedError(") == n
 
 
-def _section_cells(path, start: str, stop: str) -> list[str]:
+def _section_cells(path, start: str, stop: str, skip: tuple[str, ...] = ()) -> list[str]:
     """Code of the cells of a notebook from the markdown cell starting with `start` up to
-    (without) the first code cell containing `stop`."""
+    (without) the first code cell containing `stop`, leaving out cells containing any of
+    `skip`."""
     import nbformat
 
     cells, inside = [], False
@@ -233,8 +234,34 @@ def _section_cells(path, start: str, stop: str) -> list[str]:
         if inside and c.cell_type == "code":
             if stop in c.source:
                 break
-            cells.append(c.source)
+            if not any(k in c.source for k in skip):
+                cells.append(c.source)
     return cells
+
+
+def _run_cells(cells: list[str], namespace: dict) -> dict[str, str]:
+    """Execute cells as a notebook would (unfinished exercises fall back); return how the
+    exercises went."""
+    exercises.record(reset=True)
+    exercises._STRICT.append(False)
+    try:
+        for code in cells:
+            exec(compile(code, "cell", "exec"), namespace)
+    finally:
+        exercises._STRICT.pop()
+    return exercises.record(reset=True)
+
+
+def _version(stem: str, version: str, tmp_path):
+    from facecure_lib.student import student_notebook
+
+    from .nbrun import NOTEBOOKS
+
+    path = NOTEBOOKS / f"{stem}.ipynb"
+    if version == "student":
+        student_notebook(path, tmp_path / path.name)
+        path = tmp_path / path.name
+    return path
 
 
 @pytest.mark.parametrize("version", ["solution", "student"])
@@ -245,15 +272,9 @@ def test_the_cloak_section_runs_to_its_closing(version, colours, tmp_path, monke
     from types import SimpleNamespace
 
     from facecure_lib.profiles import get_profile
-    from facecure_lib.student import student_notebook
-
-    from .nbrun import NOTEBOOKS
 
     monkeypatch.setenv("FACECURE_FIGURES", str(tmp_path / "figures"))
-    path = NOTEBOOKS / "00_quickstart.ipynb"
-    if version == "student":
-        student_notebook(path, tmp_path / path.name)
-        path = tmp_path / path.name
+    path = _version("00_quickstart", version, tmp_path)
     cells = _section_cells(path, "## How a cloak is made", "session.finish(")
     profile = get_profile("quick")
     white, unseen = profile.surrogates["fawkes_v10"][0], profile.contemporaries["fawkes_v10"][0]
@@ -270,15 +291,8 @@ def test_the_cloak_section_runs_to_its_closing(version, colours, tmp_path, monke
         "CLOAK_STEPS": 5,
         "CLOAK_STEP_SIZE": 2 / 255,
     }
-    exercises.record(reset=True)
-    exercises._STRICT.append(False)  # as in a notebook: unfinished exercises fall back
-    try:
-        for code in cells:
-            exec(compile(code, "cell", "exec"), namespace)
-    finally:
-        exercises._STRICT.pop()
+    states = _run_cells(cells, namespace)
     out = capsys.readouterr().out
-    states = exercises.record(reset=True)
     assert len(states) == 3 and set(states.values()) == (
         {"pass"} if version == "solution" else {"todo"}
     )
@@ -288,3 +302,51 @@ def test_the_cloak_section_runs_to_its_closing(version, colours, tmp_path, monke
     assert namespace["white"].model == white and namespace["unseen"].model == unseen
     assert float((namespace["cloaked"] - namespace["picture"]).abs().max()) <= 8 / 255 + 1e-6
     assert (tmp_path / "figures" / "00_my_cloak.png").exists()
+
+
+@pytest.mark.parametrize("version", ["solution", "student"])
+def test_notebook_06_from_the_prediction_to_its_closing(
+    version, world, tmp_path, monkeypatch, capsys, one_thread
+):
+    """Notebook 06 from its prediction to its closing note (all but the CLI cell), as
+    written and with every exercise unfinished, on the colour world of `facecure check`'s
+    tests (two recognisers, a person whose cloak is plain noise)."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from facecure_lib import plots, selfcheck
+    from facecure_lib.narrative import selfcheck as story
+
+    from .test_selfcheck import tiny_extractor, write_person
+
+    monkeypatch.setenv("FACECURE_FIGURES", str(tmp_path / "figures"))
+    path = _version("06_check_your_own_cloak", version, tmp_path)
+    cells = _section_cells(path, "### Exercise 2", "session.finish(", skip=("cli.main(",))
+    scenario, gallery = world
+    namespace = {
+        "notebook": notebook,
+        "plots": plots,
+        "pd": pd,
+        "selfcheck": selfcheck,
+        "story": story,
+        "ex": nb06,
+        "session": SimpleNamespace(profile="quick", device=torch.device("cpu")),
+        "scenario": scenario,
+        "gallery": gallery,
+        "models": {"mean_colour": mean_colour_extractor(), "tiny": tiny_extractor(0)},
+        "photos_dir": (photos := write_person(tmp_path / "me", n=10)),
+        "hashes_before": selfcheck.folder_hashes(photos),
+        "source": "a test person",
+        "SEED": 0,
+        "PATTERN": "fawkes",
+        "SPLIT_SEEDS": 2,
+    }
+    states = _run_cells(cells, namespace)
+    out = capsys.readouterr().out
+    assert len(states) == 3  # the prediction, wilson_interval and cloak_helps
+    assert set(states.values()) == ({"pass"} if version == "solution" else {"todo"})
+    assert "Predict, then run:" in out and "Answer (written from this run's numbers)" in out
+    assert "**What we found.**" in out and "Exercises in this notebook:" in out
+    assert namespace["newest"] == "tiny" and namespace["helps"] == namespace["reference"]
+    assert set(namespace["reference"].values()) <= set(nb06.HELP_CHOICES)

@@ -66,7 +66,7 @@ def newest_answer(table: pd.DataFrame, newest: str) -> str:
                 else "it did not even fool the models it was made against."
             )
         )
-    return text
+    return text.rstrip()
 
 
 def cloak_helps(answers: Mapping[str, str], newest: str, agree: bool) -> str:
