@@ -55,13 +55,16 @@ def _fmt(v) -> str:
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
-def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
-    """(notebook, finding, ours, paper) rows read from the results files that exist."""
+def summary_rows(
+    profile: str = "quick", folder: Path | None = None
+) -> list[tuple[str, str, str, str]]:
+    """(notebook, finding, ours, paper) rows read from the results files that exist (in
+    `folder`, default `results/<profile>/`)."""
     from .config import results_dir
     from .paper import summary_text
 
     rows = []
-    folder = results_dir(profile)
+    folder = Path(folder) if folder is not None else results_dir(profile)
 
     def load(stem: str) -> dict | None:
         p = folder / f"{stem}.json"
