@@ -181,8 +181,7 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument(
         "--badges",
         metavar="FOLDER",
-        help="make each notebook's Colab badge open FOLDER/<notebook> (where the student "
-        "versions are published, e.g. student)",
+        help="badges open FOLDER/<notebook>, where they are published (e.g. student)",
     )
     ap.add_argument(
         "--reference",
