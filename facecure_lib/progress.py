@@ -47,12 +47,19 @@ def mode() -> str:
         return "off"
     if os.environ.get("CI"):
         return "line"
-    from .plots import in_notebook
-
-    if in_notebook():
+    if _in_kernel():
         return "bar"
     isatty = getattr(sys.stderr, "isatty", None)
     return "bar" if isatty is not None and isatty() else "line"
+
+
+def _in_kernel() -> bool:
+    """Inside a Jupyter kernel (what `plots.in_notebook` checks, without importing plots)."""
+    if "IPython" not in sys.modules:
+        return False
+    from IPython import get_ipython
+
+    return hasattr(get_ipython(), "kernel")
 
 
 class OneLine:
