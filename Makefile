@@ -10,17 +10,18 @@ TORCHVISION  := torchvision==0.29.1
 # https://download.pytorch.org/whl/cpu; local | cpu | pypi (the CUDA build) choose.
 TORCH_SOURCE ?= auto
 
-.PHONY: seeds setup run test unit lint format notebooks strip check-stripped student bench lab assets clean-cache help
+.PHONY: seeds setup run test unit lint format notebooks strip check-stripped student pack bench lab assets clean-cache help
 
 help:
 	@echo "make run    - set up, execute every notebook headless (PROFILE=$(PROFILE)), write output/ and results/"
 	@echo "make test   - set up, run the whole test suite (unit tests, papermill run of every notebook, nbval)"
 	@echo "make unit   - unit tests only (fast: no notebook, no training)"
 	@echo "make seeds  - run every notebook on SEED 0, 1 and 2 -> results/quick/seeds.json, output/SEEDS.md"
-	@echo "make notebooks - rebuild notebooks/*.ipynb from their sources notebooks/*.py"
+	@echo "make notebooks - rebuild notebooks/*.ipynb from their sources notebooks/*.py (and student/)"
 	@echo "make format - ruff format the library, tests, scripts and notebook sources"
 	@echo "make bench  - benchmarks -> benchmarks/RESULTS.md"
-	@echo "make student- write student versions of the notebooks to output/student/"
+	@echo "make student- write the student versions to student/ (what the README's badges open)"
+	@echo "make pack   - write docs/instructors/what_to_expect.md from results/ (run after make run)"
 	@echo "make lab    - install JupyterLab in the venv, register its kernel, say how to start it"
 	@echo "make assets - rebuild the README's figures (assets/) from library code"
 	@echo "make lint / strip / check-stripped"
@@ -40,9 +41,15 @@ $(STAMP): pyproject.toml
 
 run: setup
 	$(PY) -m facecure_lib.run_all --profile $(PROFILE)
+	$(PY) scripts/instructor_pack.py --profile $(PROFILE)
 
 seeds: setup
 	$(PY) -m facecure_lib.run_all --profile $(PROFILE) --seeds 0 1 2
+	$(PY) scripts/instructor_pack.py --profile $(PROFILE)
+
+# The instructor page of what to expect per notebook, generated from results/$(PROFILE)/.
+pack: setup
+	$(PY) scripts/instructor_pack.py --profile $(PROFILE)
 
 # Stage 1: unit tests, then every notebook once with papermill (its results file checked).
 # Stage 2: nbval runs the student versions (every exercise left undone) and compares their
@@ -75,8 +82,10 @@ strip: setup
 check-stripped: setup
 	$(PY) scripts/check_stripped.py notebooks
 
+# The published student versions: committed in student/, their Colab badges open themselves
+# (`make notebooks` rewrites them too, and `make lint` fails when they are stale).
 student: setup
-	$(PY) -m facecure_lib.student notebooks output/student
+	$(PY) -m facecure_lib.student notebooks student --badges student
 
 lab: setup
 	$(PY) -m pip install -q -e ".[lab]"

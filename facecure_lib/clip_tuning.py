@@ -22,7 +22,6 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import trange
 
 from .cache import artefact_path, config_hash, load_weights, save_tensors, tensor_hash
 from .download import ASSETS
@@ -38,6 +37,7 @@ from .models.pretrained import (
     weights_cache_key,
     weights_file,
 )
+from .progress import trange
 
 TUNING_VERSION = 1  # bump when the training loop changes, so cached weights are rebuilt
 BASE = "clip-vit-b32-openai"

@@ -32,12 +32,11 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from tqdm.auto import tqdm
-
 from .asset_registry import ASSETS, QUICK_ALTERNATIVE, Asset, ChecksumError, DownloadError
 from .cache import atomic_write_text, file_sha256, make_shared
 from .config import cache_dir
 from .mirror import MIRROR_ENV, Mirror, active_mirror, announce
+from .progress import tqdm
 from .streaming import Pace, removed_on_sigterm
 
 __all__ = [

@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from tqdm.auto import tqdm
 
 from .attacks import cloak
 from .models.base import Extractor
 from .profiles import ATTACK_KEYS, get_profile
+from .progress import tqdm
 from .scenario import Scenario
 from .zoo import load_extractor
 

@@ -504,7 +504,7 @@ class DynamicGame:
         progress: bool = False,
     ) -> list[RoundResult]:
         """Every round 1..n_rounds with the same two strategies."""
-        from tqdm.auto import tqdm
+        from .progress import tqdm
 
         user = user if isinstance(user, UserStrategy) else UserStrategy.of(user)
         trainer = TrainerStrategy.of(trainer)

@@ -12,10 +12,10 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 from torch import nn
-from tqdm.auto import tqdm
 
 from .data.files import center_square, is_ignored, is_image_name, open_rgb, to_tensor
 from .models.base import IMAGENET_MEAN, IMAGENET_STD
+from .progress import tqdm
 
 # Our choice of stand-ins for the paper's classifiers (torchvision names, year of the recipe).
 TABLE4_SOURCES: dict[str, int] = {"vgg16": 2014, "googlenet": 2014, "resnet50": 2015}

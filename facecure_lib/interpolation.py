@@ -9,9 +9,9 @@ from collections.abc import Mapping, Sequence
 
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from .models.base import Extractor
+from .progress import tqdm
 from .recognition import Protocol, evaluate_protection
 
 

@@ -1,7 +1,7 @@
 """What the first and the last cells of every notebook do: set up, start, and write the
 results file. Notebooks call `setup(name)` (generated setup cell), `start(PROFILE, SEED)`
-(after the parameters cell), `say(markdown)` for generated sentences, and
-`session.finish(data, findings)` at the end."""
+(after the parameters cell), `say(markdown)` for generated sentences, `predict(question)`
+and `reveal(answer)` around a key result, and `session.finish(data, findings)` at the end."""
 
 from __future__ import annotations
 
@@ -129,6 +129,93 @@ def say(markdown: str) -> None:
         display(Markdown(markdown))
     else:
         print(markdown)
+
+
+_PREDICT_STYLE = (
+    "border-left: 4px solid #d9822b; background: rgba(217, 130, 43, 0.08); "
+    "padding: 0.5em 0.8em; margin: 0.5em 0;"
+)
+_REVEAL_STYLE = (
+    "border-left: 4px solid #2b7bd9; background: rgba(43, 123, 217, 0.06); "
+    "padding: 0.4em 0.8em; margin: 0.5em 0;"
+)
+
+
+def _inline(s: str) -> str:
+    """One line of Markdown (**bold**, *italic*, `code`) as HTML, everything else escaped."""
+    import html
+
+    s = html.escape(s, quote=False)
+    s = re.sub(r"`([^`]+)`", r"<code>\1</code>", s)
+    s = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", s)
+    return re.sub(r"(?<![*\w])\*([^*\s][^*]*)\*(?![*\w])", r"<i>\1</i>", s)
+
+
+def markdown_inline_html(text: str) -> str:
+    """The small Markdown a narrative sentence uses (**bold**, *italic*, `code`, paragraphs
+    and "- " lists), as HTML, with everything else escaped."""
+    blocks = []
+    for block in re.split(r"\n\s*\n", text.strip()):
+        lines = block.splitlines()
+        if lines and all(ln.lstrip().startswith("- ") for ln in lines):
+            items = "".join(f"<li>{_inline(ln.lstrip()[2:])}</li>" for ln in lines)
+            blocks.append(f"<ul>{items}</ul>")
+        else:
+            blocks.append(f"<p>{_inline(' '.join(ln.strip() for ln in lines))}</p>")
+    return "".join(blocks)
+
+
+def _display(html_text: str, plain: str) -> None:
+    """Show HTML in a notebook (with a plain-text fallback in the saved output); print the
+    plain text anywhere else."""
+    if plots.in_notebook():
+        from IPython.display import display
+
+        display({"text/html": html_text, "text/plain": plain}, raw=True)
+    else:
+        print(plain)
+
+
+def predict(question: str, options: list[str] | None = None) -> None:
+    """A "predict, then run" box: show a question *before* the cell that computes its answer.
+
+    Use it right before a key result, with `reveal` right after it:
+
+        notebook.predict("Will the robust model still be fooled by the cloaks?",
+                         ["fooled", "partly", "not fooled"])
+        # ... the cell that computes the result ...
+        notebook.reveal(story.robust_answer(...))   # written from the numbers
+
+    Notebooks 01-05 use it before the dynamic game's rounds, robust training, detection, the
+    timeline and thresholding. To grade a prediction as an exercise, let the student return
+    a choice from a function with a solution block and check it with
+    `exercises.check_prediction` once the outcome is known.
+    """
+    opts = f" Options: {', '.join(options)}." if options else ""
+    plain = f"Predict, then run: {question}{opts} (write your answer down before running on)"
+    choices = (
+        "<br><small>options: " + ", ".join(f"<code>{o}</code>" for o in options) + "</small>"
+        if options
+        else ""
+    )
+    html_text = (
+        f'<div style="{_PREDICT_STYLE}"><b>Predict, then run.</b> '
+        f"{_inline(question)}{choices}<br><small>Write your answer "
+        "down before you run the next cells; the answer appears below them.</small></div>"
+    )
+    _display(html_text, plain)
+
+
+def reveal(answer: str, title: str = "Answer (written from this run's numbers)") -> None:
+    """The answer to the last `predict` box, collapsed: an HTML `<details>` block in a
+    notebook, plain text elsewhere. `answer` must come from a narrative helper that writes
+    it from the numbers just computed (never a fixed text), so it matches the output."""
+    body = markdown_inline_html(answer)
+    html_text = (
+        f'<details style="{_REVEAL_STYLE}"><summary><b>{title}</b> (click to open)</summary>'
+        f"{body}</details>"
+    )
+    _display(html_text, f"{title}: {answer}")
 
 
 def load_world(session: Session, dataset: str | None = None, **sizes) -> Scenario:

@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from .cache import cached_tensors, tensor_hash
 from .config import get_device
 from .data.dataset import FaceDataset, Split, choose_attackers, split_per_identity
 from .models.base import Extractor
+from .progress import tqdm
 
 MODES = ("nn", "linear")
 

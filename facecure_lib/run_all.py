@@ -28,16 +28,26 @@ def run_notebook(path: Path, out_dir: Path, parameters: dict, timeout: int = 180
     import papermill as pm
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    # the kernel inherits this: no widget bars frozen at "0%" in the saved notebook, one
+    # line per long loop instead (see facecure_lib.progress); restored afterwards
+    before = os.environ.get("FACECURE_PROGRESS")
+    os.environ["FACECURE_PROGRESS"] = before or "line"
     start = time.perf_counter()
-    pm.execute_notebook(
-        str(path),
-        str(out_dir / path.name),
-        parameters=parameters,
-        kernel_name="python3",
-        progress_bar=False,
-        cwd=str(path.parent),
-        execution_timeout=timeout,
-    )
+    try:
+        pm.execute_notebook(
+            str(path),
+            str(out_dir / path.name),
+            parameters=parameters,
+            kernel_name="python3",
+            progress_bar=False,
+            cwd=str(path.parent),
+            execution_timeout=timeout,
+        )
+    finally:
+        if before is None:
+            os.environ.pop("FACECURE_PROGRESS", None)
+        else:
+            os.environ["FACECURE_PROGRESS"] = before
     return time.perf_counter() - start
 
 
@@ -45,13 +55,16 @@ def _fmt(v) -> str:
     return f"{v:.2f}" if isinstance(v, float) else str(v)
 
 
-def summary_rows(profile: str) -> list[tuple[str, str, str, str]]:
-    """(notebook, finding, ours, paper) rows read from the results files that exist."""
+def summary_rows(
+    profile: str = "quick", folder: Path | None = None
+) -> list[tuple[str, str, str, str]]:
+    """(notebook, finding, ours, paper) rows read from the results files that exist (in
+    `folder`, default `results/<profile>/`)."""
     from .config import results_dir
     from .paper import summary_text
 
     rows = []
-    folder = results_dir(profile)
+    folder = Path(folder) if folder is not None else results_dir(profile)
 
     def load(stem: str) -> dict | None:
         p = folder / f"{stem}.json"

@@ -6,6 +6,11 @@ Solutions live in the notebooks themselves (one source of truth), between a
 message of the `NotImplementedError` that replaces the solution. Usage:
 
     python -m facecure_lib.student notebooks output/student
+    python -m facecure_lib.student notebooks student --badges student   # `make student`
+
+The second form writes the published student versions (`student/`, committed): their
+"Open in Colab" badges open the student version itself, and the README's badges point there.
+`scripts/build_notebooks.py` rewrites them with the notebooks, and `--check` finds them stale.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import argparse
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 BEGIN, END, HINT = "# BEGIN SOLUTION", "# END SOLUTION", "# HINT:"
 
@@ -50,14 +56,35 @@ GRADE_CALL = re.compile(r"=\s*ex\.check_\w+\(")  # `fn = ex.check_fn(fn)`: a gra
 IGNORE_OUTPUT = "nbval-ignore-output"
 
 
-def student_notebook(src: Path, dst: Path, executed: Path | None = None) -> int:
+def student_notebook(
+    src: Path, dst: Path, executed: Path | None = None, badge_folder: str | None = None
+) -> int:
     """Write the student version of one notebook; return how many exercises were stubbed.
 
     Outputs are cleared; with `executed` (the same notebook, executed headless), every
     non-exercise cell instead carries that run's outputs (stderr dropped) as the reference
     nbval compares the student version against, exercise and grading cells are tagged
-    `nbval-ignore-output`, and a last cell prints how the exercises went.
+    `nbval-ignore-output`, and a last cell prints how the exercises went. With
+    `badge_folder`, links to `notebooks/<this notebook>` (the Colab badge) point to
+    `<badge_folder>/<this notebook>` instead, where the student version is published.
     """
+    nb, total = student_node(src, executed, badge_folder)
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    dst.write_text(_text(nb))
+    return total
+
+
+def _text(nb) -> str:
+    import nbformat
+
+    return nbformat.writes(nb) + "\n"
+
+
+def student_node(
+    src: Path, executed: Path | None = None, badge_folder: str | None = None
+) -> tuple[Any, int]:
+    """The student version of one notebook as a notebook node, and how many exercises were
+    stubbed (see `student_notebook`)."""
     import nbformat
 
     nb = nbformat.read(src, as_version=4)
@@ -83,6 +110,12 @@ def student_notebook(src: Path, dst: Path, executed: Path | None = None) -> int:
         ),
     )
     nb.cells[1]["id"] = "student-note"
+    if badge_folder is not None:
+        for cell in nb.cells:
+            if cell.cell_type == "markdown":
+                cell.source = cell.source.replace(
+                    f"/notebooks/{src.name}", f"/{badge_folder.strip('/')}/{src.name}"
+                )
     if executed is not None:
         tally = nbformat.v4.new_code_cell(
             "from facecure_lib import exercises\n\nprint(exercises.summary())"
@@ -90,9 +123,26 @@ def student_notebook(src: Path, dst: Path, executed: Path | None = None) -> int:
         tally["id"] = "student-tally"
         tally.outputs = [nbformat.v4.new_output("stream", name="stdout", text=_tally_text(total))]
         nb.cells.append(tally)
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, dst)
-    return total
+    return nb, total
+
+
+def publish(src: Path, dst: Path, badge_folder: str, check: bool = False) -> list[str]:
+    """Write the student version of every notebook of `src` into `dst` with badges that open
+    `badge_folder` (or, with `check`, only compare); return the names that were stale (or
+    are left over in `dst` without a notebook)."""
+    stale = []
+    for nb_path in sorted(Path(src).glob("[0-9][0-9]_*.ipynb")):
+        node, _ = student_node(nb_path, None, badge_folder)
+        want, target = _text(node), Path(dst) / nb_path.name
+        if check:
+            if not target.exists() or target.read_text() != want:
+                stale.append(nb_path.name)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(want)
+    known = {p.name for p in Path(src).glob("[0-9][0-9]_*.ipynb")}
+    stale += [p.name for p in Path(dst).glob("[0-9][0-9]_*.ipynb") if p.name not in known]
+    return stale
 
 
 def _tally_text(n: int) -> str:
@@ -129,6 +179,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("src", nargs="?", default="notebooks", help="default: notebooks")
     ap.add_argument("dst", nargs="?", default="output/student", help="default: output/student")
     ap.add_argument(
+        "--badges",
+        metavar="FOLDER",
+        help="badges open FOLDER/<notebook>, where they are published (e.g. student)",
+    )
+    ap.add_argument(
         "--reference",
         metavar="FOLDER",
         help="executed solution notebooks whose outputs the student versions carry "
@@ -161,7 +216,7 @@ def run(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return 2
-        n = student_notebook(nb, dst / nb.name, executed)
+        n = student_notebook(nb, dst / nb.name, executed, getattr(args, "badges", None))
         print(f"{nb.name}: {n} exercise(s) stubbed -> {dst / nb.name}")
     return 0
 

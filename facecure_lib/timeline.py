@@ -23,9 +23,9 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from .models.base import Extractor
+from .progress import tqdm
 from .recognition import ProtectionResult, Protocol, evaluate_protection
 
 UNPROTECTED_LEVELS: tuple[float | str, ...] = (0.0, "1 picture", 0.1, 0.25, 0.5)

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
 from .cache import artefact_path, config_hash, load_weights, save_tensors
 from .clip_tuning import TUNED_NAME
@@ -22,6 +21,7 @@ from .config import get_device
 from .models.base import Extractor, ExtractorInfo
 from .models.dlib_resnet import DLIB_INFO, load_dlib_resnet
 from .models.train import Recipe, fit, freeze, new_extractor
+from .progress import tqdm
 from .scenario import Scenario
 
 _CNN = Recipe(arch="cnn", widths=(16, 32, 64, 128), batch_size=64, steps=1500)

@@ -116,6 +116,29 @@ pairs, orphans, unpaired = pair_photos(files, suffix)
 print(f"{len(pairs)} pairs, {len(orphans)} orphans, {len(unpaired)} unpaired clean photos")
 
 # %% [markdown]
+# ### Exercise 2 — predict, then run
+# The cloak was computed against the attack's surrogates (or, for your own photos, against
+# whatever models your tool ships with). The check below asks every recogniser we have,
+# oldest to newest.
+
+# %%
+notebook.predict(
+    "What will the **newest** recogniser do with your cloaked photos: miss you in at least "
+    f"{selfcheck.FOOLED:.0%} of your clean test photos (`fooled`), find you in most of them "
+    "(`recognised you`), or something in between (`partly fooled`)?",
+    list(ex.OUTCOME_CHOICES),
+)
+
+
+# %%
+def my_prediction():
+    # HINT: return one of the three options; any honest guess passes, but commit before running
+    # BEGIN SOLUTION
+    return "recognised you"
+    # END SOLUTION
+
+
+# %% [markdown]
 # ## 2. The check
 # One call runs everything: read and pair the photos (read-only), split them 70/30 with
 # `SEED`, post the cloaked 70% into the gallery, and let each recogniser name the person in
@@ -154,8 +177,19 @@ result.table[cols].round(3)
 fig = selfcheck.plot_protection(result, title=f"{source}: protection per recogniser")
 plots.show(fig, "06_protection")
 
+# %%
+main_rows = result.table[~result.table["role"].str.startswith("adaptively")]
+newest = main_rows.iloc[-1]["recogniser"]
+newest_outcome = main_rows.iloc[-1]["outcome"]
+guess = ex.check_prediction(
+    "prediction (the newest recogniser)", my_prediction, ex.OUTCOME_CHOICES, newest_outcome
+)
+
+# %%
+notebook.reveal(story.newest_answer(result.table, newest))
+
 # %% [markdown]
-# ### Exercise 2 — how much can a handful of test photos tell?
+# ### Exercise 3 — how much can a handful of test photos tell?
 # A protection rate measured on a few photos is a coin flipped a few times. The *Wilson
 # score interval* is the standard 95% interval for a proportion k/n that behaves well for
 # small n and for k = 0 or k = n. With p = k/n and z = 1.96:
@@ -191,6 +225,41 @@ agree = all(
 )
 widths = result.table["ci_high"] - result.table["ci_low"]
 notebook.say(story.intervals(agree, result.n_probes, widths.max(), widths.min()))
+
+# %% [markdown]
+# ### Exercise 4 — does the cloak help against a recogniser?
+# A protection rate alone does not say whether the cloak did anything: a weak recogniser
+# misses you often even when your photos are clean (`unprotected_error`), and a handful of
+# test photos leaves a wide interval. Write `cloak_helps(protection_rate, ci_low,
+# unprotected_error)` returning `"helps"` when the cloak makes the recogniser miss you more
+# often than it would anyway even at the low end of the interval, `"no help"` when the
+# protection rate is no higher than the unprotected error, and `"cannot tell"` otherwise.
+# Then read the answer for the newest recogniser.
+
+
+# %%
+def cloak_helps(protection_rate, ci_low, unprotected_error):
+    # HINT: which number is the recogniser's own error rate? which end of the interval is cautious?
+    # BEGIN SOLUTION
+    if protection_rate <= unprotected_error:
+        return "no help"
+    if ci_low > unprotected_error:
+        return "helps"
+    return "cannot tell"
+    # END SOLUTION
+
+
+# %%
+cloak_helps = ex.check_cloak_helps(cloak_helps)
+helps = {
+    r.recogniser: cloak_helps(r.protection_rate, r.ci_low, r.unprotected_error)
+    for r in result.table.itertuples()
+}
+reference = {
+    r.recogniser: ex.solution_cloak_helps(r.protection_rate, r.ci_low, r.unprotected_error)
+    for r in result.table.itertuples()
+}
+notebook.say(story.cloak_helps(reference, newest, helps == reference))
 
 # %% [markdown]
 # ## 3. What the cloak looks like
@@ -238,7 +307,6 @@ pd.concat([spread, summary], axis=1).round(2)
 
 # %%
 stable = float((summary["max"] - summary["min"]).max())
-newest = result.table[~result.table["role"].str.startswith("adaptively")].iloc[-1]["recogniser"]
 notebook.say(story.stability(summary, newest, SPLIT_SEEDS, selfcheck.FOOLED))
 
 # %% [markdown]
@@ -308,6 +376,21 @@ cli_matches = exit_code == 0 and all(
 print(f"exit code {exit_code}; CLI numbers match the notebook: {cli_matches}")
 
 # %%
+from facecure_lib import exercises
+
+notebook.say(
+    story.closing(
+        int((main_rows["outcome"] == "fooled").sum()),
+        len(main_rows),
+        newest,
+        newest_outcome,
+        reference[newest],
+        stable,
+        list(exercises.record()),
+    )
+)
+
+# %%
 t = result.table
 findings = {
     "source": source,
@@ -323,6 +406,8 @@ findings = {
     "n_fooled": int((t["outcome"] == "fooled").sum()),
     "n_recognisers": len(t),
     "newest": newest,
+    "newest_outcome": newest_outcome,
+    "cloak_helps": reference,
     "split_seeds": {n: spread.loc[n].tolist() for n in spread.index},
     "split_range_max": float(stable),
     "detection": result.detection,

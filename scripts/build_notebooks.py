@@ -5,9 +5,10 @@ Every notebook gets the same first cells: its title (the source's first markdown
 an "Open in Colab" badge, then the setup cell (the Colab install guard and
 `notebook.setup(<name>)`; `facecure_lib.colab.setup_cell` renders it). Cell ids are
 deterministic and outputs empty, so the `.ipynb` files never drift from their sources
-without `--check` noticing.
+without `--check` noticing. The published student versions (`student/`, whose Colab badges
+open themselves; see `facecure_lib.student`) are rewritten from them in the same run.
 
-    python scripts/build_notebooks.py            # (re)write every .ipynb
+    python scripts/build_notebooks.py            # (re)write every .ipynb and student/
     python scripts/build_notebooks.py --check    # exit 1 if a committed .ipynb is stale
 """
 
@@ -24,8 +25,10 @@ from nbformat.v4 import new_code_cell
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # facecure_lib.colab from this checkout, even when not installed
 from facecure_lib.colab import REPO, setup_cell  # noqa: E402  (torch-free)
+from facecure_lib.student import publish  # noqa: E402  (torch-free)
 
 NOTEBOOKS = ROOT / "notebooks"
+STUDENT = ROOT / "student"  # the published student versions (README badges open them)
 
 
 def badge(stem: str, folder: str = "notebooks") -> str:
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
             target.write_text(want)
     known = {p.stem for p in sources()}
     orphans = [p.name for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb") if p.stem not in known]
+    students = publish(NOTEBOOKS, STUDENT, STUDENT.name, check=args.check)
+    stale += [f"{STUDENT.name}/{name}" for name in students]
     if stale or orphans:
         print("stale notebooks (run `make notebooks`): " + ", ".join(stale + orphans))
         return 1

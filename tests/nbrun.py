@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,7 @@ def run_notebook(stem: str, **parameters) -> dict:
     env_before = os.environ.get("FACECURE_RESULTS")
     os.environ["FACECURE_RESULTS"] = str(out_dir)
     os.environ.setdefault("FACECURE_FIGURES", str(results_root() / "figures"))
+    os.environ.setdefault("FACECURE_PROGRESS", "line")  # headless: no frozen widget bars
     try:
         pm.execute_notebook(
             str(NOTEBOOKS / f"{stem}.ipynb"),
@@ -71,5 +73,19 @@ def check_outputs(stem: str, executed: dict, results: dict) -> None:
     )
     text = json.dumps(outputs)
     assert "PosixPath" not in text, f"{stem}: a cell prints a PosixPath"
+    assert not frozen_progress_bars(outputs), f"{stem}: progress bars saved in the outputs"
     failed = {k: v for k, v in results["exercises"].items() if v != "pass"}
     assert not failed, f"{stem}: exercises not passing in the solution notebook: {failed}"
+
+
+def frozen_progress_bars(outputs: list[dict]) -> list[str]:
+    """Progress-bar remnants in saved outputs: widget bars (saved as their first frame,
+    "0%|...") and tqdm text bars (carriage-return redraws)."""
+    found = []
+    for o in outputs:
+        texts = [o.get("text", ""), o.get("data", {}).get("text/plain", "")]
+        for text in texts:
+            text = "".join(text) if isinstance(text, list) else text
+            if re.search(r"\d+%\|", text):
+                found.append(text[:60])
+    return found

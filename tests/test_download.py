@@ -281,10 +281,16 @@ def test_download_files_are_readable_by_everyone_else(server):
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
 
 
-def test_progress_bar_in_bytes_and_quiet_when_asked(server, capsys):
+def test_progress_bar_in_bytes_and_quiet_when_asked(server, capsys, monkeypatch):
+    monkeypatch.setenv("FACECURE_PROGRESS", "bar")
     dl.download(f"{server}/file.bin", "a.bin", BODY_SHA, what="test file", progress=True)
     err = capsys.readouterr().err
     assert "a.bin" in err and "1.00M" in err  # total from Content-Length, in bytes
+    monkeypatch.setenv("FACECURE_PROGRESS", "line")  # headless: one line at the end
+    monkeypatch.setenv("FACECURE_PROGRESS_MIN_S", "0")
+    dl.download(f"{server}/file.bin", "c.bin", BODY_SHA, what="test file", progress=True)
+    err = capsys.readouterr().err
+    assert err.startswith("c.bin: 1.00M/1.00M B in ") and err.count("\n") == 1
     dl.download(f"{server}/file.bin", "b.bin", BODY_SHA, what="test file", progress=False)
     assert capsys.readouterr().err == ""
 

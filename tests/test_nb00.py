@@ -16,3 +16,13 @@ def test_quickstart_notebook():
     assert best >= 0.90, acc
     assert worst <= best - 0.05, acc  # the weakest recipe is clearly below the best
     assert best < 1.0  # the generated data must not be trivial
+    # the student's first cloak: made against the profile's first Fawkes v1.0 surrogate,
+    # measured there and on a contemporary it never saw, inside its L-inf budget
+    from facecure_lib.profiles import QUICK
+
+    cloak = r["my_cloak"]
+    assert cloak["white_box"]["model"] == QUICK.surrogates["fawkes_v10"][0]
+    assert cloak["unseen"]["model"] == QUICK.contemporaries["fawkes_v10"][0]
+    assert cloak["linf_255"] <= cloak["eps"] * 255 + 1e-3 and cloak["white_box"]["shift"] > 0
+    assert cloak["outcome"] in ("fooled", "recognised")
+    assert len(r["exercises"]) >= 3

@@ -41,6 +41,10 @@ def test_check_your_own_cloak_notebook():
     assert set(r["report_files"]) >= set(REPORT_FILES)
     assert r["input_unchanged"] is True and r["cli_matches_library"] is True
     assert r["newest"] in r["verdict"] and any("test photo" in s for s in r["limits"])
+    assert r["newest_outcome"] == r["outcome"][r["newest"]]
+    assert set(r["cloak_helps"]) == set(prot)
+    assert set(r["cloak_helps"].values()) <= {"helps", "cannot tell", "no help"}
+    assert len(r["exercises"]) >= 4
     # the pipeline keeps cloaks paired: white-box, the attack beats its own surrogates
     surr = [n for n in QUICK.surrogates[r["attack"]] if n in prot]
     if surr:

@@ -10,11 +10,11 @@ from typing import Any
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..cache import cached_tensors, config_hash, tensor_hash
 from ..config import check_profile
 from ..models.base import Extractor
+from ..progress import tqdm
 from .core import enforce_budget, frozen, is_8bit, model_device, quantize
 from .fawkes import fawkes_v03, fawkes_v10
 from .lowkey import lowkey, resolve_perceptual

@@ -13,9 +13,9 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import trange
 
 from ..models.base import Extractor
+from ..progress import trange
 from .core import TANH_CONSTANT, from_tanh, to_tanh
 from .metrics import DSSIMTo
 

@@ -14,9 +14,9 @@ from collections.abc import Callable, Sequence
 import torch
 import torch.nn.functional as F
 from torchvision.transforms.functional import gaussian_blur
-from tqdm.auto import trange
 
 from ..models.base import Extractor
+from ..progress import trange
 from .metrics import DSSIMTo
 
 Perceptual = Callable[[torch.Tensor], torch.Tensor]

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
-from tqdm.auto import tqdm
 
 from ..cache import cached_tensors
+from ..progress import tqdm
 from .dataset import FaceDataset
 
 GENERATOR_VERSION = 4

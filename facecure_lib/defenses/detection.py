@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
 from ..attacks import attack_fingerprint, attack_spec, cloak
 from ..cache import artefact_path, config_hash, load_weights, save_tensors
 from ..config import get_device
 from ..models.base import Extractor
 from ..profiles import DetectionSizes, DetectorRecipe, get_profile
+from ..progress import tqdm
 from .detector import Detector, backbone_description, fit_detector
 
 DETECTOR_VERSION = 2  # bump when training changes, so cached detectors are rebuilt

@@ -12,7 +12,7 @@ optional `# HINT: ...` line; `python -m facecure_lib.student` turns them into st
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TypeVar
 
 F = TypeVar("F", bound=Callable)
@@ -70,6 +70,49 @@ def grade(name: str, body: Callable[[], None], answer: F, solution: F) -> F:
     print(f"[PASS] {name}")
     _RECORD[name] = "pass"
     return answer
+
+
+def _no_prediction() -> None:
+    return None
+
+
+def check_prediction(
+    name: str,
+    predict: Callable[[], str],
+    options: Sequence[str],
+    outcome: str,
+    why: str = "",
+) -> str | None:
+    """A "predict, then run" exercise, checked once the outcome has been computed.
+
+    `predict()` returns the student's choice (written before the result was run; in the
+    notebook it is a function with a solution block, so the student version stubs it).
+    PASS when the choice is one of `options`, whether or not it matches the outcome: a
+    prediction is an exercise in committing to an expectation, and the message says whether
+    it matched (and `why`, a sentence written from the numbers). TODO when no prediction
+    was made, FAIL when the choice is not one of the options. Returns the choice, or None.
+    """
+    options = list(options)
+    if outcome not in options:
+        raise ValueError(f"outcome {outcome!r} is not one of the options {options}")
+
+    def body() -> None:
+        choice = predict()
+        expect(
+            choice in options,
+            f"your prediction {choice!r} is not one of {options}",
+            "return one of the options exactly as written, as a string",
+        )
+
+    if grade(name, body, predict, _no_prediction) is not predict:
+        return None
+    choice = predict()
+    matched = "matches it" if choice == outcome else "does NOT match it"
+    print(
+        f"       You predicted {choice!r}; this run gave {outcome!r}: your prediction "
+        f"{matched}. {why}".rstrip()
+    )
+    return choice
 
 
 def summary(outcomes: dict[str, str] | None = None) -> str:

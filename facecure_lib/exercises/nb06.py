@@ -5,7 +5,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from . import expect, grade
+from . import check_prediction, expect, grade
+
+__all__ = [
+    "HELP_CHOICES",
+    "OUTCOME_CHOICES",
+    "check_cloak_helps",
+    "check_pair_photos",
+    "check_prediction",
+    "check_wilson_interval",
+    "solution_cloak_helps",
+    "solution_pair_photos",
+]
 
 
 def solution_pair_photos(names: list[str], suffix: str) -> tuple[dict, list, list]:
@@ -61,7 +72,7 @@ def check_pair_photos(pair_photos: Callable) -> Callable:
 
 
 def check_wilson_interval(wilson_interval: Callable) -> Callable:
-    """Exercise 2: `wilson_interval(k, n, z=1.96)` -> (low, high)."""
+    """Exercise 3: `wilson_interval(k, n, z=1.96)` -> (low, high)."""
 
     def body() -> None:
         cases = {
@@ -96,3 +107,75 @@ def check_wilson_interval(wilson_interval: Callable) -> Callable:
     from ..selfcheck.stats import wilson_interval as solution
 
     return grade("wilson_interval", body, wilson_interval, solution)
+
+
+OUTCOME_CHOICES = ("fooled", "partly fooled", "recognised you")  # selfcheck.stats.outcome
+HELP_CHOICES = ("helps", "cannot tell", "no help")
+
+
+def solution_cloak_helps(protection_rate: float, ci_low: float, unprotected_error: float) -> str:
+    """The library's answer to exercise 4: does the cloak make a recogniser miss you more
+    than it would anyway? 'no help' when the protection rate is no higher than the error
+    without a cloak, 'helps' when even the low end of its 95% interval is higher, else
+    'cannot tell' (too few test photos to say)."""
+    if protection_rate <= unprotected_error:
+        return "no help"
+    if ci_low > unprotected_error:
+        return "helps"
+    return "cannot tell"
+
+
+def check_cloak_helps(cloak_helps: Callable) -> Callable:
+    """Exercise 4: `cloak_helps(protection_rate, ci_low, unprotected_error)` -> one of
+    HELP_CHOICES."""
+
+    def body() -> None:
+        cases = [
+            (
+                (1.0, 0.61, 0.0),
+                "a recogniser that missed you in every test photo (interval "
+                "0.61-1) and never misses you without a cloak",
+                "compare the low end of the interval with what the recogniser misses anyway",
+            ),
+            (
+                (0.5, 0.08, 0.1),
+                "protection 0.50 is above the unprotected error 0.10, but "
+                "its interval reaches down to 0.08",
+                "a handful of test photos: use the low "
+                "end of the interval, not the protection rate itself",
+            ),
+            (
+                (0.9, 0.6, 0.7),
+                "protection 0.90 looks high, but this recogniser misses you "
+                "in 70% of the photos even without a cloak, and the interval reaches down to "
+                "0.60",
+                "compare with unprotected_error, not with a fixed threshold such as 0.8",
+            ),
+            (
+                (0.5, 0.19, 0.1),
+                "protection 0.50 whose interval starts at 0.19, above the unprotected error 0.10",
+                "when even the low end of the interval clears the unprotected error, the "
+                "cloak helps",
+            ),
+            (
+                (0.1, 0.0, 0.1),
+                "protection equal to the error without a cloak",
+                "a cloak helps only by what it adds to the recogniser's ordinary mistakes",
+            ),
+            (
+                (0.0, 0.0, 0.2),
+                "a recogniser that found you in every test photo",
+                "no protection at all is no help",
+            ),
+        ]
+        for args, what, hint in cases:
+            got = cloak_helps(*args)
+            expect(
+                got in HELP_CHOICES,
+                f"cloak_helps{args} returned {got!r}, not one of {list(HELP_CHOICES)}",
+                "return one of the three answers exactly as written",
+            )
+            want = solution_cloak_helps(*args)
+            expect(got == want, f"{what}: expected {want!r}, got {got!r}", hint)
+
+    return grade("cloak_helps (reading a protection rate)", body, cloak_helps, solution_cloak_helps)

@@ -9,9 +9,9 @@ from dataclasses import asdict, dataclass, replace
 import torch
 import torch.nn.functional as F
 from torch import nn
-from tqdm.auto import tqdm
 
 from ..data.generate import gaussian_blur
+from ..progress import tqdm
 from .base import Extractor
 from .nets import build_backbone
 

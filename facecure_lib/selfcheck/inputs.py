@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from tqdm.auto import tqdm
 
 from ..cache import file_sha256
 from ..data.files import (
@@ -24,6 +23,7 @@ from ..data.files import (
     is_ignored,
     to_tensor,
 )
+from ..progress import tqdm
 from .names import pair_names, pattern_regex, resolve_pattern
 from .pairs import implausible_pairs, orientation_problem, size_problem
 from .spec import MIN_PICTURES, CheckInputError

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from ..config import check_profile
 from ..data.dataset import FaceDataset, subset
 from ..models.base import Extractor
 from ..profiles import get_profile
+from ..progress import tqdm
 from ..recognition import Protocol, evaluate_protection
 from ..scenario import Scenario
 from .inputs import PhotoFolder, Photos, folder_unchanged, load_photos, scan_photos

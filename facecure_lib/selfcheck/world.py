@@ -8,11 +8,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from tqdm.auto import tqdm
 
 from ..config import check_profile
 from ..data.dataset import FaceDataset, Split, split_per_identity, subset
 from ..models.base import Extractor
+from ..progress import tqdm
 from ..recognition import Protocol
 from ..scenario import Scenario
 from .stats import split_photos
