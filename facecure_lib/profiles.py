@@ -191,7 +191,7 @@ class Profile:
 
 
 # the trainer's models, oldest first (see `zoo.QUICK_ZOO` for what each stands for)
-_QUICK_TIMELINE = ("era1_softmax", "era2_cosface", "era3_arcface", "era4_robust", "era5_vit_wise")
+_QUICK_TIMELINE = ("era1_softmax", "era2_cosface", "era3_arcface", "era4_robust", "era5_vit_tuned")
 
 QUICK = Profile(
     name="quick",

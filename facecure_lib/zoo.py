@@ -177,15 +177,6 @@ QUICK_ZOO: dict[str, ZooEntry] = {
             "generic_vit fine-tuned with identity labels",
             parent="generic_vit",
         ),
-        entry(
-            "era5_vit_wise",
-            6,
-            2022,
-            _VIT.with_(loss="arcface", margin=0.3, lr=1e-3, seed=34),
-            "robustly fine-tuned CLIP (App. B.3)",
-            "WiSE-FT: generic and fine-tuned weights averaged",
-            blend=("generic_vit", "era5_vit_tuned", 0.6),
-        ),
     ]
 }
 

@@ -43,7 +43,6 @@ EXTRACTORS = {
         "era4_robust",
         "generic_vit",
         "era5_vit_tuned",
-        "era5_vit_wise",
     ),
     "paper": (
         "dlib-resnet",
