@@ -45,9 +45,10 @@ WIN_THRESHOLD = 0.5
 import pandas as pd
 import torch
 
-from facecure_lib import experiments, game, notebook, oracle, plots, widgets, zoo
+from facecure_lib import exercises, experiments, game, notebook, oracle, plots, widgets, zoo
 from facecure_lib.exercises import nb01 as ex
 from facecure_lib.narrative import game as story
+from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
 from facecure_lib.scenario import load_scenario
 
@@ -211,6 +212,26 @@ retroactive = ex.check_retroactive(retroactive)
 # comparison.
 
 
+# %% [markdown]
+# ### Exercise 3 · Predict, then run
+# Before the game runs: who wins the **last** round against the retroactive trainer?
+
+# %%
+notebook.predict(
+    f"In round {N_ROUNDS}, with the user following USER_PLAN and the trainer re-embedding "
+    "everything with the newest model, who wins: the `user` or the `trainer`?",
+    list(predictions.WINNERS),
+)
+
+
+# %%
+def my_prediction():
+    # HINT: return one of the options above, as a string; commit before running on
+    # BEGIN SOLUTION
+    return "trainer"
+    # END SOLUTION
+
+
 # %%
 def load_cloaks(attack):
     if attack not in cloaks:
@@ -243,6 +264,13 @@ plots.show(plots.plot_game(games, WIN_THRESHOLD), "01_dynamic_game")
 new_round = game.first_new_model_round(timeline)
 retro_wins_after = story.trainer_wins_from(rounds, new_round)
 notebook.say(story.dynamic_game(rounds, games["static"], new_round, contemporary))
+
+# %%
+outcome, answer = predictions.last_round(rounds)
+exercises.check_prediction(
+    "prediction (last round)", my_prediction, predictions.WINNERS, outcome, answer
+)
+notebook.reveal(answer)
 
 # %% [markdown]
 # ### Newer, or just another model?

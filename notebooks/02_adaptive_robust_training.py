@@ -41,10 +41,11 @@ E2E_STEPS = 120
 import pandas as pd
 import torch
 
-from facecure_lib import experiments, notebook, plots, zoo
+from facecure_lib import exercises, experiments, notebook, plots, zoo
 from facecure_lib.attacks.figures import plot_cloak_triplets
 from facecure_lib.defenses import evaluation, robust
 from facecure_lib.exercises import nb02 as ex
+from facecure_lib.narrative import predictions
 from facecure_lib.narrative import robust as story
 from facecure_lib.profiles import get_profile
 from facecure_lib.scenario import load_scenario
@@ -199,6 +200,27 @@ robust_training_set = ex.check_training_set(robust_training_set)
 # is cached by its whole configuration, attacks included, so notebook 05 loads the same
 # model.
 
+# %% [markdown]
+# ### Exercise 3 · Predict, then run
+# The users' cloaks stay exactly as they are. After robust training, will the new model
+# still be fooled by the Fawkes v1.0 cloaks?
+
+# %%
+notebook.predict(
+    "Against the robust model, Fawkes v1.0's cloaks will leave the users `fooled` (excess "
+    "protection ≥ 0.5), `partly` fooled, or `not fooled` (≤ 0.1)?",
+    list(predictions.FOOLED),
+)
+
+
+# %%
+def my_prediction():
+    # HINT: return one of the options above, as a string; commit before running on
+    # BEGIN SOLUTION
+    return "not fooled"
+    # END SOLUTION
+
+
 # %%
 robust_model = robust.train_robust_extractor(scenario, config, session.device)
 control = robust.train_robust_extractor(scenario, robust.control_config(config), session.device)
@@ -234,6 +256,15 @@ robust_nn = evaluation.evaluate_attacks(robust_model, proto, cloaks, "nn", sessi
 control_nn = evaluation.evaluate_attacks(control, proto, cloaks, "nn", session.device)
 sides = {"baseline": baseline, "control (no cloaks)": control_nn, "robust": robust_nn}
 evaluation.excess_table(sides).round(3)
+
+# %%
+outcome, answer = predictions.robust_fooled(
+    robust_nn.protection_rate["fawkes_v10"], robust_nn.clean_error, "fawkes_v10"
+)
+exercises.check_prediction(
+    "prediction (robust model vs v1.0)", my_prediction, predictions.FOOLED, outcome, answer
+)
+notebook.reveal(answer)
 
 # %%
 values = {k: v.protection_rate for k, v in sides.items()}

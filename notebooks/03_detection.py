@@ -41,9 +41,10 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from facecure_lib import notebook, paper, plots
+from facecure_lib import exercises, notebook, paper, plots
 from facecure_lib.defenses import detection as D
 from facecure_lib.narrative import detection as story
+from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
 from facecure_lib.scenario import load_scenario
 
@@ -82,6 +83,27 @@ print("detector:", D.backbone_description(recipe))
 # The next cell cloaks the pictures (all pictures of a split in one batch; cached after the
 # first run) and trains the two detectors (cached too).
 
+# %% [markdown]
+# ### Exercise 1 · Predict, then run
+# Fawkes-low changes the pictures least (DSSIM ≤ 0.004); LowKey is built to transfer, with a
+# larger, smoother perturbation.
+
+# %%
+notebook.predict(
+    "Which cloak will the detectors find more easily (higher ROC AUC on held-out users): "
+    "`fawkes_low`, `lowkey`, or `about the same`?",
+    list(predictions.EASIER),
+)
+
+
+# %%
+def my_prediction():
+    # HINT: return one of the options above, as a string; commit before running on
+    # BEGIN SOLUTION
+    return "lowkey"
+    # END SOLUTION
+
+
 # %%
 t0 = time.perf_counter()
 tables = D.detection_tables(scenario, sizes=sizes, recipe=recipe, seed=SEED, device=session.device)
@@ -118,6 +140,13 @@ print(
 # %%
 fig = plots.plot_roc(tables.results, "Detectors on held-out users")
 plots.show(fig, "03_roc")
+
+# %%
+outcome, answer = predictions.easier_to_detect(table2["auc"].to_dict())
+exercises.check_prediction(
+    "prediction (easier to detect)", my_prediction, predictions.EASIER, outcome, answer
+)
+notebook.reveal(answer)
 
 # %% [markdown]
 # ## Table 3: does a detector transfer to another attack?
@@ -200,7 +229,7 @@ def show_threshold(threshold=0.5, key="fawkes_high"):
 # undo it: the cloaked pictures stay online.
 
 # %% [markdown]
-# ## Exercise 1: the AUC from scratch
+# ## Exercise 2: the AUC from scratch
 # The ROC AUC is the probability that a randomly chosen cloaked picture gets a higher score
 # than a randomly chosen clean one (a tie counts one half). Write it without scikit-learn.
 
@@ -229,7 +258,7 @@ print(
 )
 
 # %% [markdown]
-# ## Exercise 2: a threshold for a false-positive budget
+# ## Exercise 3: a threshold for a false-positive budget
 # The trainer decides how many clean pictures it is willing to throw away, e.g. 2%. Write
 # the function that returns the smallest threshold flagging at most that fraction of the
 # clean pictures (a picture is flagged when its score is ≥ the threshold).

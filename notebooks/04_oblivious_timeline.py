@@ -43,7 +43,18 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from facecure_lib import experiments, imagenet, interpolation, notebook, paper, plots, timeline, zoo
+from facecure_lib import (
+    exercises,
+    experiments,
+    imagenet,
+    interpolation,
+    notebook,
+    paper,
+    plots,
+    timeline,
+    zoo,
+)
+from facecure_lib.narrative import predictions
 from facecure_lib.narrative import timeline as story
 from facecure_lib.profiles import get_profile
 from facecure_lib.recognition import evaluate_protection
@@ -116,6 +127,27 @@ plots.show(fig, "04_cloaks")
 # error bars are 95% intervals over the attacking users (per-user protection ranges from 0
 # to 1). Hollow markers: the attack crafted its cloaks against that very model.
 
+# %% [markdown]
+# ### Exercise 1 · Predict, then run
+# Fawkes v1.0's cloaks were crafted on the attack's own era-2/era-3 models. The trainer has
+# models of that era it never shared, and newer ones.
+
+# %%
+notebook.predict(
+    "Where will Fawkes v1.0 protect more (excess protection): on the best `contemporary` "
+    "model it never saw, on the `newest` model, or `about the same`?",
+    list(predictions.WHERE),
+)
+
+
+# %%
+def my_prediction():
+    # HINT: return one of the options above, as a string; commit before running on
+    # BEGIN SOLUTION
+    return "contemporary"
+    # END SOLUTION
+
+
 # %%
 results = timeline.evaluate_timeline(
     {n: models[n] for n in names}, scenario.protocol, cloaks, device=session.device
@@ -139,8 +171,21 @@ newest = timeline.newest_block(records, setup.timeline[-1])
 text, pattern = story.synthesis(contemporary, newest)
 notebook.say(text)
 
+# %%
+if "fawkes_v10" in contemporary:
+    outcome, answer = predictions.contemporary_or_newest(
+        contemporary["fawkes_v10"]["excess_protection"],
+        newest["excess_protection"]["fawkes_v10"],
+        "fawkes_v10",
+        newest["model"],
+    )
+    exercises.check_prediction(
+        "prediction (contemporary or newest)", my_prediction, predictions.WHERE, outcome, answer
+    )
+    notebook.reveal(answer)
+
 # %% [markdown]
-# ## Exercise 1 · Leave some pictures unprotected
+# ## Exercise 2 · Leave some pictures unprotected
 # FaceCure's `cloak_frac` leaves part of a user's scraped pictures clean (pictures posted
 # before the user installed Fawkes, or posted by friends). Write `leave_unprotected(cloaked,
 # clean, k, order)`: return a copy of `cloaked` in which the pictures `order[:k]` are
@@ -211,7 +256,7 @@ notebook.say(
 )
 
 # %% [markdown]
-# ## Exercise 2 · Interpolate two models' weights
+# ## Exercise 3 · Interpolate two models' weights
 # Wortsman et al.'s robust fine-tuning, used in App. B.3: with two models of the same
 # architecture, θ = α·θ_tuned + (1 − α)·θ_generic. Write `interpolate_weights(generic_state,
 # tuned_state, alpha)` for two `state_dict`s. BatchNorm's running means and variances are

@@ -34,9 +34,10 @@ import numpy as np
 import pandas as pd
 import torch
 
-from facecure_lib import experiments, notebook, plots, systems, zoo
+from facecure_lib import exercises, experiments, notebook, plots, systems, zoo
 from facecure_lib.defenses import robust, validation
 from facecure_lib.exercises import nb05 as ex
+from facecure_lib.narrative import predictions
 from facecure_lib.narrative import systems as story
 from facecure_lib.profiles import get_profile
 from facecure_lib.recognition import clean_accuracy
@@ -140,6 +141,26 @@ print(
 # Clean accuracy on the non-attacking users' probes; protection rate on the attacking users'
 # probes (one attacker at a time in the gallery, averaged over users and attacks).
 
+# %% [markdown]
+# ### Exercise 3 · Predict, then run
+
+# %%
+notebook.predict(
+    "Will the thresholding system (accurate model, robust model when unsure) be less "
+    "accurate on clean probes than the accurate model alone, by more than 1 point: `yes` "
+    "or `no`?",
+    list(predictions.YES_NO),
+)
+
+
+# %%
+def my_prediction():
+    # HINT: return one of the options above, as a string; commit before running on
+    # BEGIN SOLUTION
+    return "no"
+    # END SOLUTION
+
+
 # %%
 res = systems.evaluate_systems(
     accurate, robust_model, proto, cloaks, detector.score, MAX_REROUTED, session.device, SEED
@@ -154,6 +175,16 @@ print(
 )
 premise_text, accurate_more_accurate = story.premise(out["systems"], ACCURATE, robust_model.name)
 notebook.say(premise_text)
+
+# %%
+outcome, answer = predictions.threshold_costs_accuracy(
+    out["systems"]["accurate_top1"]["clean_accuracy"],
+    out["systems"]["combined_threshold"]["clean_accuracy"],
+)
+exercises.check_prediction(
+    "prediction (thresholding costs accuracy)", my_prediction, predictions.YES_NO, outcome, answer
+)
+notebook.reveal(answer)
 table = pd.DataFrame(
     {
         s: {
