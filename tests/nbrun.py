@@ -21,6 +21,10 @@ def results_root() -> Path:
     return root
 
 
+# every results file starts with these (results.write_results)
+COMMON_KEYS = ("notebook", "profile", "seed", "runtime_s", "data")
+
+
 def run_notebook(stem: str, **parameters) -> dict:
     """Execute notebooks/<stem>.ipynb once per parameter set per session; return its results."""
     pm = pytest.importorskip("papermill")

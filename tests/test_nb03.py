@@ -2,7 +2,7 @@
 
 import pytest
 
-from .nbrun import run_notebook
+from .nbrun import COMMON_KEYS, run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -13,11 +13,7 @@ METRICS = ("accuracy", "precision", "recall", "auc")
 def test_detection_notebook():
     r = run_notebook("03_detection")
     for key in (
-        "notebook",
-        "profile",
-        "seed",
-        "runtime_s",
-        "data",
+        *COMMON_KEYS,
         "detection",
         "transfer",
         "backbone",

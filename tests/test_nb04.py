@@ -2,7 +2,7 @@
 
 import pytest
 
-from .nbrun import run_notebook
+from .nbrun import COMMON_KEYS, run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
@@ -15,11 +15,7 @@ def results():
 
 def test_results_contract(results):
     for key in (
-        "notebook",
-        "profile",
-        "seed",
-        "runtime_s",
-        "data",
+        *COMMON_KEYS,
         "timeline",
         "contemporary_transfer",
         "newest",

@@ -1,27 +1,16 @@
 import pytest
 
-from .nbrun import run_notebook
+from facecure_lib.systems import SYSTEMS
+
+from .nbrun import COMMON_KEYS, run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
-
-SYSTEMS = (
-    "accurate_top1",
-    "accurate_top2",
-    "robust_top1",
-    "combined_top2",
-    "combined_threshold",
-    "combined_threshold_detector",
-)
 
 
 def test_top2_and_thresholding_notebook():
     r = run_notebook("05_top2_and_thresholding")
     for key in (
-        "notebook",
-        "profile",
-        "seed",
-        "runtime_s",
-        "data",
+        *COMMON_KEYS,
         "systems",
         "threshold",
         "rerouted_fraction",

@@ -3,7 +3,7 @@ import pytest
 from facecure_lib.profiles import QUICK
 from facecure_lib.selfcheck import REPORT_FILES
 
-from .nbrun import run_notebook
+from .nbrun import COMMON_KEYS, run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 
@@ -11,11 +11,7 @@ pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
 def test_check_your_own_cloak_notebook():
     r = run_notebook("06_check_your_own_cloak")
     for key in (
-        "notebook",
-        "profile",
-        "seed",
-        "runtime_s",
-        "data",
+        *COMMON_KEYS,
         "protection",
         "n_probes",
         "unprotected_error",
