@@ -54,6 +54,12 @@ class HelpFormatter(argparse.HelpFormatter):
         width = kwargs.pop("width", None) or shutil.get_terminal_size().columns - 2
         super().__init__(prog, width=min(width, self.MAX_WIDTH), **kwargs)
 
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        # never break inside a hyphenated name (facenet-casia-webface)
+        import textwrap
+
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
     def _fill_text(self, text: str, width: int, indent: str) -> str:
         if "\n" in text:
             return "".join(indent + line for line in text.splitlines(keepends=True))

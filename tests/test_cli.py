@@ -38,7 +38,15 @@ def tiny_world(tmp_cache, monkeypatch):
     models = {
         n: tiny_extractor(i)
         for i, n in enumerate(
-            ["era1_softmax", "era3_arcface_seed2", "era2_cosface", "era3_arcface"]
+            [
+                "era1_softmax",
+                "era3_arcface_seed2",
+                "era2_cosface",
+                "era3_arcface",
+                "surrogate_era1",
+                "surrogate_era2",
+                "surrogate_era3",
+            ]
         )
     }
     monkeypatch.setattr(
