@@ -52,7 +52,8 @@ def stub_source(source: str, where: str = "cell") -> tuple[str, int]:
     return "\n".join(out), n
 
 
-GRADE_CALL = re.compile(r"=\s*ex\.check_\w+\(")  # `fn = ex.check_fn(fn)`: a grading cell
+# a grading cell: `fn = ex.check_fn(fn)`, or a graded prediction (`exercises.check_prediction`)
+GRADE_CALL = re.compile(r"=\s*ex\.check_\w+\(|\bcheck_prediction\(")
 IGNORE_OUTPUT = "nbval-ignore-output"
 
 
