@@ -50,3 +50,11 @@ def test_student_notebook_roundtrip(tmp_path):
     assert code[0].outputs == [] and "NotImplementedError" in code[1].source
     assert "2 * x" in src.read_text()  # the source notebook is untouched
     assert main([str(tmp_path), str(tmp_path)]) == 2  # never overwrite solutions
+
+
+def test_grading_cells_are_recognised():
+    from facecure_lib.student import GRADE_CALL
+
+    assert GRADE_CALL.search("fn = ex.check_fn(fn)")
+    assert GRADE_CALL.search('exercises.check_prediction(\n    "p", my_prediction, OPTIONS, x)')
+    assert not GRADE_CALL.search("print(ex)")
