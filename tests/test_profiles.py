@@ -64,4 +64,7 @@ def test_paper_contemporaries_follow_the_rule():
         newest = max(zoo.info(s).year for s in own)
         expected = {n for n in zoo.registry("paper") if zoo.info(n).year <= newest and n not in own}
         assert set(PAPER.contemporary_names(attack)) == expected, attack
-    assert QUICK.contemporary_names("lowkey") == []
+    for attack in ATTACK_KEYS:  # the quick world: on the timeline, never the attack's surrogates
+        quick = set(QUICK.contemporary_names(attack))
+        assert quick <= set(QUICK.timeline.timeline) | {QUICK.timeline.seed_control}
+        assert not quick & set(QUICK.surrogate_names(attack))
