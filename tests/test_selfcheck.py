@@ -9,8 +9,8 @@ from PIL import Image
 from torch import nn
 
 from facecure_lib import selfcheck as check
-from facecure_lib.profiles import QUICK
 from facecure_lib.models.base import Extractor
+from facecure_lib.profiles import QUICK
 from facecure_lib.selfcheck import CheckInputError, ReportExistsError
 from facecure_lib.selfcheck import inputs as check_inputs
 from facecure_lib.selfcheck import run as check_run
