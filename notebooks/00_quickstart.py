@@ -16,7 +16,9 @@
 # None -> "paper" in Colab, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# None -> the profile's default
+# paper profile: "lfw" or a folder with one sub-folder per person
+DATASET = "lfw"
+# None -> the profile's default (paper: at most this many people / pictures of each)
 N_IDENTITIES = None
 PICTURES_PER_IDENTITY = None
 # None -> every extractor of the profile
@@ -25,10 +27,11 @@ EXTRACTORS = None
 # %%
 from facecure_lib import notebook, plots, zoo
 from facecure_lib.recognition import clean_accuracy
-from facecure_lib.scenario import load_scenario
 
 session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED, N_IDENTITIES, PICTURES_PER_IDENTITY)
+scenario = notebook.load_world(
+    session, DATASET, n_identities=N_IDENTITIES, pictures_per_identity=PICTURES_PER_IDENTITY
+)
 print(scenario.describe())
 
 # %% [markdown]

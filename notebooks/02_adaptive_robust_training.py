@@ -22,16 +22,25 @@
 # None -> "paper" in Colab, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# the trainer's starting extractor (also the baseline recogniser)
-BASE = "era2_cosface"
-# public identities the trainer cloaks with each attack
-IDENTITIES_PER_ATTACK = 48
-# ... and how many of their pictures
-PICTURES_PER_IDENTITY = 4
-# fine-tuning steps (batch 64)
-ROBUST_STEPS = 1000
-# "base": BASE's own CosFace head; "softmax": a plain linear head
-ROBUST_LOSS = "base"
+# paper profile: "lfw" or a folder with one sub-folder per person
+DATASET = "lfw"
+# attacking users (None: the profile's default)
+N_ATTACKERS = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
+# None below -> the profile's robust-training recipe (profiles: quick / paper)
+# the trainer's starting extractor (also the baseline recogniser): era2_cosface /
+# facenet-casia-webface
+BASE = None
+# public identities the trainer cloaks with each attack (48 / 8)
+IDENTITIES_PER_ATTACK = None
+# ... and how many of their pictures (4 / 2)
+PICTURES_PER_IDENTITY = None
+# fine-tuning steps (1000 at batch 64 / 500 at batch 32)
+ROBUST_STEPS = None
+# "base": BASE's own head (quick: CosFace); "softmax": a plain linear head (paper)
+ROBUST_LOSS = None
 # end-to-end recogniser: fine-tuning steps (batch 32)
 E2E_STEPS = 120
 
@@ -44,10 +53,19 @@ from facecure_lib.attacks.figures import plot_cloak_triplets
 from facecure_lib.defenses import evaluation, robust
 from facecure_lib.exercises import nb02 as ex
 from facecure_lib.narrative import robust as story
-from facecure_lib.scenario import load_scenario
+from facecure_lib.profiles import get_profile
 
-session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
+config = get_profile(session.profile).robust_with(
+    base=BASE,
+    identities_per_attack=IDENTITIES_PER_ATTACK,
+    pictures_per_identity=PICTURES_PER_IDENTITY,
+    steps=ROBUST_STEPS,
+    loss=ROBUST_LOSS,
+)
+BASE, IDENTITIES_PER_ATTACK = config.base, config.identities_per_attack
+PICTURES_PER_IDENTITY, ROBUST_STEPS = config.pictures_per_identity, config.steps
 ATTACKS = list(experiments.ATTACK_KEYS)
 surrogates = {a: experiments.surrogate_names(a, session.profile) for a in ATTACKS}
 print(scenario.describe())
@@ -194,13 +212,6 @@ robust_training_set = ex.check_training_set(robust_training_set)
 # model.
 
 # %%
-config = robust.RobustConfig(
-    base=BASE,
-    identities_per_attack=IDENTITIES_PER_ATTACK,
-    pictures_per_identity=PICTURES_PER_IDENTITY,
-    steps=ROBUST_STEPS,
-    loss=ROBUST_LOSS,
-)
 robust_model = robust.train_robust_extractor(scenario, config, session.device)
 n_public = len(scenario.public)
 notebook.say(

@@ -19,10 +19,19 @@
 # None -> "paper" in Colab, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# None -> the most accurate of the models the attacks aim at
+# paper profile: "lfw" or a folder with one sub-folder per person
+DATASET = "lfw"
+# attacking users (None: the profile's default)
+N_ATTACKERS = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
+# None -> the most accurate of the profile's candidates (quick: the models the attacks aim
+# at; paper: every pretrained model)
 ACCURATE = None
-# the robust extractor of notebook 02 with its default settings (cache hit, not retrained)
-BASE = "era2_cosface"
+# the robust extractor of notebook 02 with its default settings (cache hit, not retrained);
+# None -> the profile's base model
+BASE = None
 # at most this fraction of clean probes may go to the robust model
 MAX_REROUTED = 0.02
 # the attack the cloak detector (notebook 03) is trained on
@@ -39,11 +48,14 @@ from facecure_lib import experiments, notebook, plots, systems, zoo
 from facecure_lib.defenses import robust
 from facecure_lib.exercises import nb05 as ex
 from facecure_lib.narrative import systems as story
+from facecure_lib.profiles import get_profile
 from facecure_lib.recognition import clean_accuracy
-from facecure_lib.scenario import load_scenario
 
-session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
+profile = get_profile(session.profile)
+config = profile.robust_with(base=BASE)
+BASE = config.base
 proto = scenario.protocol
 ATTACKS = list(experiments.ATTACK_KEYS)
 surrogates = {a: experiments.surrogate_names(a, session.profile) for a in ATTACKS}
@@ -57,12 +69,12 @@ print(scenario.describe())
 # from the cache too (notebooks 00 and 04 trained them).
 
 # %%
-candidates = list(dict.fromkeys(s for a in ATTACKS for s in surrogates[a]))
-models = zoo.load_zoo(list(dict.fromkeys(candidates + [BASE])), scenario, session.device)
+candidates = list(profile.accurate_candidates)
+needed = [*candidates, *(s for a in ATTACKS for s in surrogates[a]), BASE]
+models = zoo.load_zoo(list(dict.fromkeys(needed)), scenario, session.device)
 acc_table = {n: clean_accuracy(models[n], proto, session.device) for n in candidates}
 ACCURATE = ACCURATE or max(acc_table, key=acc_table.get)
 accurate = models.get(ACCURATE) or zoo.load_extractor(ACCURATE, scenario, session.device)
-config = robust.RobustConfig(base=BASE)
 robust_model = robust.train_robust_extractor(scenario, config, session.device)
 acc_table["robust (notebook 02)"] = clean_accuracy(robust_model, proto, session.device)
 pd.Series(acc_table, name="clean 1-NN accuracy").round(3)

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from ..attacks import attack_fingerprint, cloak
+from ..budget import capped_config
 from ..cache import (
     artefact_path,
     config_hash,
@@ -27,7 +28,7 @@ from ..config import get_device
 from ..experiments import load_surrogates, surrogate_names, target_pool
 from ..models.base import Extractor
 from ..models.train import Recipe, fit, freeze, probe_head
-from ..profiles import RobustConfig
+from ..profiles import RobustConfig, get_profile
 from ..scenario import Scenario
 
 ROBUST_VERSION = 2
@@ -194,6 +195,11 @@ def _base_key(name: str, scenario: Scenario, model: Extractor) -> dict:
     return {"name": name, "key": model.cache_key}
 
 
+def profile_config(scenario: Scenario) -> RobustConfig:
+    """The robust-training config of the scenario's profile (`Profile.robust`)."""
+    return get_profile(scenario.profile).robust
+
+
 def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dict:
     """Everything the robust extractor's weights depend on."""
     from ..zoo import QUICK_ZOO, model_key
@@ -224,7 +230,7 @@ def is_cached(
     model is loaded to read its weights' hash."""
     from ..zoo import QUICK_ZOO, load_extractor, weights_available
 
-    config = config or RobustConfig()
+    config = capped_config(config or profile_config(scenario), "steps", "probe_steps")
     base = (
         None
         if config.base in QUICK_ZOO
@@ -248,7 +254,7 @@ def train_robust_extractor(
     """
     from ..zoo import QUICK_ZOO, load_extractor, load_saved_weights
 
-    config = config or RobustConfig()
+    config = capped_config(config or profile_config(scenario), "steps", "probe_steps")
     device = device or get_device()
     base = load_extractor(config.base, scenario, device, progress)
     key = config_hash(robust_key(scenario, config, base))
