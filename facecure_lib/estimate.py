@@ -363,3 +363,27 @@ def estimate_line(notebook: str, sizes: PaperSizes | None = None) -> str:
 def estimates(sizes: PaperSizes | None = None) -> dict[str, float]:
     """Estimated T4 minutes of every notebook's paper branch (README, instructor guide)."""
     return {nb: t4_minutes(nb, sizes) for nb in NOTEBOOKS}
+
+
+def sizes_text(sizes: PaperSizes | None = None) -> str:
+    """The sizes the estimates assume, in words (README, instructor guide)."""
+    s = sizes or PaperSizes()
+    return (
+        f"{s.pictures} pictures (LFW people with at least 10 pictures, 10 of each), "
+        f"{s.attackers} attacking users with {s.attacker_pictures:g} cloaked pictures each, "
+        f"{s.robust_cloaked} public pictures cloaked per attack for robust training "
+        f"({s.robust_steps} steps of {s.robust_batch}), detection on "
+        f"{s.detection_users} users x {s.pictures_per_user} pictures, CLIP tuned "
+        f"{s.clip_steps} steps of {s.clip_batch}"
+    )
+
+
+def readme_table(sizes: PaperSizes | None = None) -> str:
+    """Markdown table of the estimated T4 minutes per notebook (a test keeps the README's
+    and the instructor guide's copies equal to it)."""
+    rows = [
+        "| notebook | estimated minutes on a free Colab T4 (estimate, not measured) |",
+        "|---|---|",
+    ]
+    rows += [f"| {nb} | ~{m:.0f} |" for nb, m in estimates(sizes).items()]
+    return "\n".join(rows)

@@ -24,8 +24,9 @@ PROFILE = None
 SEED = 0
 # faces and zoo (None -> SEED); the zoo is retrained for a new one
 DATA_SEED = None
-# paper profile: "lfw" or a folder with one sub-folder per person
-DATASET = "lfw"
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
 # None: the profile's step counts; a number caps every attack's and training's steps
 # (a quick look, or the tests' smoke run: the numbers then mean nothing)
 MAX_STEPS = None

@@ -25,8 +25,9 @@
 # None: "paper" in Colab with a GPU, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# paper profile: "lfw" or a folder with one sub-folder per person
-DATASET = "lfw"
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
 # attacking users (None: the profile's default)
 N_ATTACKERS = None
 # None: the profile's step counts; a number caps every attack's and training's steps

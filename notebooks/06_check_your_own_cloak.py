@@ -26,8 +26,9 @@ PROFILE = None
 SEED = 0
 # which generated world / trained zoo (keep 0: the zoo is cached for it)
 WORLD_SEED = 0
-# paper profile: the gallery's faces, "lfw" or a folder with one sub-folder per person
-DATASET = "lfw"
+# paper profile: the gallery's faces, "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
 # None: the profile's step counts; a number caps every attack's and training's steps
 # (a quick look, or the tests' smoke run: the numbers then mean nothing)
 MAX_STEPS = None

@@ -42,12 +42,13 @@ def public_subset(
     {identity: indices into `scenario.pool("trainer")`}.
 
     Each attack (its index in the config) gets its own subset, so that together the attacks
-    cover more of the trainer's identities.
+    cover more of the trainer's identities. At least one identity stays out of each subset
+    (Fawkes v0.3's target on a small folder of faces).
     """
     rng = np.random.default_rng([seed, attack_index, 17])
     pool = scenario.pool("trainer")
     public = np.arange(pool.n_identities)
-    k = min(n_identities, len(public))
+    k = max(1, min(n_identities, len(public) - 1))
     chosen = sorted(rng.choice(public, size=k, replace=False).tolist())
     out = {}
     for ident in chosen:
