@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from nbformat.v4 import new_code_cell
 
 from facecure_lib.notebook import COLAB_CPU_HINT
 
@@ -21,10 +22,10 @@ STEM = "00_quickstart"
 
 
 def _execute(gpu: bool, cwd) -> list:
-    """Run notebook 00 up to its `load_world` cell in a fake Colab kernel; return its cells
-    (the fake cell first) and the recorded pip commands."""
+    """Run notebook 00 up to its `load_world` cell in a fake Colab kernel, then a cell that
+    prints how many pip commands were recorded; return the cells (the fake one first)."""
     nb = with_fake_colab(first_cells(STEM, "notebook.load_world("), gpu=gpu)
-    dump = nbclient.client.nbformat.v4.new_code_cell(f"print('PIP', len({RECORD}))")
+    dump = new_code_cell(f"print('PIP', len({RECORD}))")
     nb.cells.append(dump)
     client = nbclient.NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(cwd)}}
