@@ -10,12 +10,13 @@ TORCHVISION  := torchvision==0.29.1
 # https://download.pytorch.org/whl/cpu; local | cpu | pypi (the CUDA build) choose.
 TORCH_SOURCE ?= auto
 
-.PHONY: seeds setup run test unit lint format notebooks strip check-stripped student pack bench lab assets clean-cache help
+.PHONY: seeds setup run test unit paper-smoke lint format notebooks strip check-stripped student pack bench lab assets clean-cache help
 
 help:
 	@echo "make run    - set up, execute every notebook headless (PROFILE=$(PROFILE)), write output/ and results/"
 	@echo "make test   - set up, run the whole test suite (unit tests, papermill run of every notebook, nbval)"
 	@echo "make unit   - unit tests only (fast: no notebook, no training)"
+	@echo "make paper-smoke - every notebook's paper branch on CPU, offline (stand-in weights)"
 	@echo "make seeds  - run every notebook on SEED 0, 1 and 2 -> results/quick/seeds.json, output/SEEDS.md"
 	@echo "make notebooks - rebuild notebooks/*.ipynb from their sources notebooks/*.py (and student/)"
 	@echo "make format - ruff format the library, tests, scripts and notebook sources"
@@ -52,16 +53,24 @@ pack: setup
 	$(PY) scripts/instructor_pack.py --profile $(PROFILE)
 
 # Stage 1: unit tests, then every notebook once with papermill (its results file checked).
-# Stage 2: nbval runs the student versions (every exercise left undone) and compares their
+# Stage 2: the paper smoke (`make paper-smoke`).
+# Stage 3: nbval runs the student versions (every exercise left undone) and compares their
 # outputs with stage 1's, so the exercise fallbacks and determinism are checked in one run.
 test: setup lint
-	$(PY) -m pytest tests
+	$(PY) -m pytest tests -m "not paper_smoke"
+	$(PY) -m pytest tests/test_paper_smoke.py -m paper_smoke
 	$(PY) -m facecure_lib.student notebooks output/student-test --reference output/test-results
 	TQDM_DISABLE=1 $(PY) -m pytest --nbval -p no:cacheprovider \
 		--nbval-sanitize-with tests/nbval_sanitize.cfg output/student-test
 
 unit: setup
 	$(PY) -m pytest tests -m "not slow"
+
+# Every notebook's paper branch on CPU and offline: a small face folder in LFW's layout and
+# stand-in weights with the real architectures, served through FACECURE_MIRROR
+# (tests/paper_fixtures.py); tiny sizes, one step per loop. A few minutes.
+paper-smoke: setup
+	$(PY) -m pytest tests/test_paper_smoke.py -m paper_smoke
 
 LINTED := facecure_lib tests benchmarks scripts notebooks
 

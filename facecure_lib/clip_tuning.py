@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .budget import capped_config
 from .cache import artefact_path, config_hash, load_weights, save_tensors, tensor_hash
 from .download import ASSETS
 from .interpolation import interpolated_extractor
@@ -171,7 +172,7 @@ def fine_tune_clip(
     Returns the zero-shot image tower (`generic`), the tuned one (`tuned`, named
     `TUNED_NAME`) and the loss of every step (from the cache when the same tuning ran before).
     """
-    config = config or ClipTuningConfig()
+    config = capped_config(config or ClipTuningConfig(), "steps")
     device = torch.device(device or "cpu")
     model, base_key = load_clip(pretrained, weights_path, config.seed)
     generic = image_extractor(copy.deepcopy(model.visual), pretrained or BASE, base_key)

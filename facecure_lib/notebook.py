@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
-from . import exercises, plots
+from . import budget, exercises, plots
 from .config import (
     check_profile,
     check_versions,
@@ -26,6 +26,7 @@ from .config import (
 from .results import Timer, write_results
 
 if TYPE_CHECKING:
+    from .data.dataset import FaceDataset
     from .scenario import Scenario
 
 _NAME: list[str] = []  # the running notebook's name, set by its setup cell
@@ -40,14 +41,19 @@ class Session:
     seed: int
     device: torch.device
     timer: Timer = field(default_factory=Timer)
+    max_steps: int | None = None
 
     def finish(self, data: dict, findings: dict, out_dir: Path | None = None) -> None:
         """Write `results/<profile>/<notebook>.json` and say where it went.
 
-        Adds the figures the notebook showed (`figures`) and how its exercises went
-        (`exercises`) to the findings.
+        Adds the figures the notebook showed (`figures`), how its exercises went
+        (`exercises`) and the step cap in force (`max_steps`, None: none) to the findings.
         """
-        extra = {"figures": plots.shown_figures(), "exercises": exercises.record()}
+        extra = {
+            "figures": plots.shown_figures(),
+            "exercises": exercises.record(),
+            "max_steps": self.max_steps,
+        }
         path = write_results(
             self.notebook,
             self.profile,
@@ -97,12 +103,20 @@ def notebook_name() -> str:
     )
 
 
-def start(profile: str | None, seed: int, quiet: bool = False, name: str | None = None) -> Session:
+def start(
+    profile: str | None,
+    seed: int,
+    quiet: bool = False,
+    name: str | None = None,
+    max_steps: int | None = None,
+) -> Session:
     """Validate parameters, seed everything, pick the device, set the plot style.
 
-    `name` defaults to the notebook's (see `notebook_name`)."""
+    `name` defaults to the notebook's (see `notebook_name`). `max_steps` caps every attack's
+    and every training loop's steps (`budget`; None: the profile's step counts)."""
     name = name or notebook_name()
     profile = check_profile(profile)
+    budget.set_max_steps(max_steps)
     seed_everything(seed)
     set_threads()
     plots.set_style()
@@ -118,7 +132,9 @@ def start(profile: str | None, seed: int, quiet: bool = False, name: str | None 
                 else "No GPU found: the paper profile will be slow on a CPU."
             )
             print(f"Hint: the paper profile wants a GPU. {hint}")
-    return Session(name, profile, seed, device)
+        if max_steps is not None:
+            print(f"Every attack and training loop is capped at {max_steps} steps (MAX_STEPS).")
+    return Session(name, profile, seed, device, max_steps=max_steps)
 
 
 def say(markdown: str) -> None:
@@ -218,22 +234,72 @@ def reveal(answer: str, title: str = "Answer (written from this run's numbers)")
     _display(html_text, f"{title}: {answer}")
 
 
-def load_world(session: Session, dataset: str | None = None, **sizes) -> Scenario:
-    """The scenario a notebook runs on. Quick: the generated world of the session's seed.
-    Paper: first check that every download the profile needs can be had (one message naming
-    each missing file, in seconds), then the faces of `dataset` ("lfw" or a folder with one
-    sub-folder per person) split into public and private identities. `sizes` go to
-    `scenario.load_scenario` (None values are left out)."""
+def load_world(
+    session: Session, dataset: str | None = None, seed: int | None = None, **sizes
+) -> Scenario:
+    """The scenario a notebook runs on, from `seed` (None: the session's).
+
+    Quick: the generated world of that seed. Paper: first check that every download the
+    profile needs can be had (one message naming each missing file, in seconds), then the
+    faces of `dataset` ("lfw" or a folder with one sub-folder per person; None reads
+    `FACECURE_DATASET`), at most `n_identities` people and `pictures_per_identity` pictures
+    each (the profile's sizes by default), half of the people public; then print the
+    notebook's estimated time on a Colab T4 for these sizes. The other `sizes` go to
+    `scenario.load_scenario` (None values are left out).
+    """
     from .scenario import load_scenario
 
+    seed = session.seed if seed is None else seed
     sizes = {k: v for k, v in sizes.items() if v is not None}
     if session.profile != "paper":
-        return load_scenario(session.profile, session.seed, **sizes)
+        return load_scenario(session.profile, seed, **sizes)
+    faces = paper_faces(session, dataset, seed, sizes)
+    scenario = load_scenario("paper", seed, dataset=faces, **sizes)
+    print_estimate(session, scenario)
+    return scenario
+
+
+def paper_faces(
+    session: Session, dataset: str | None, seed: int, sizes: dict | None = None
+) -> FaceDataset:
+    """Preflight, then the paper profile's faces with the profile's caps (`sizes` may hold
+    `n_identities` and `pictures_per_identity`, which are taken out of it)."""
     from .assets_check import preflight
     from .data.paper_data import load_paper_dataset
-    from .estimate import estimate_line
+    from .profiles import get_profile
 
+    sizes = {} if sizes is None else sizes
+    default = get_profile("paper").sizes
+    people = sizes.pop("n_identities", default.n_identities)
+    pictures = sizes.pop("pictures_per_identity", default.pictures_per_identity)
     preflight("paper", dataset)
-    print(estimate_line(session.notebook))
-    faces = load_paper_dataset(dataset, seed=session.seed)
-    return load_scenario("paper", session.seed, dataset=faces, **sizes)
+    return load_paper_dataset(
+        dataset,
+        image_size=default.image_size,
+        seed=seed,
+        max_identities=people or None,
+        max_pictures=pictures or None,
+    )
+
+
+def print_estimate(session: Session, scenario: Scenario) -> None:
+    """Print the notebook's estimated minutes on a Colab T4 for this scenario's sizes."""
+    from .estimate import PaperSizes, estimate_line
+
+    print(estimate_line(session.notebook, PaperSizes.from_scenario(scenario)))
+
+
+def load_check_world(
+    session: Session, dataset: str | None = None, seed: int = 0
+) -> tuple[Scenario, FaceDataset, str]:
+    """Notebook 06's world: (scenario, gallery of other people, its description), as
+    `selfcheck.load_world`; in the paper profile the gallery is `dataset`'s private people
+    (`load_world`'s preflight, faces and estimate)."""
+    from .selfcheck import load_world as check_world
+
+    if session.profile != "paper":
+        return check_world(session.profile, seed)
+    faces = paper_faces(session, dataset, seed)
+    scenario, gallery, desc = check_world("paper", seed, gallery=faces)
+    print_estimate(session, scenario)
+    return scenario, gallery, desc

@@ -86,8 +86,21 @@ def show(fig: Figure, name: str) -> None:
     if in_notebook():
         from IPython.display import display
 
+        _inline_ready()
         display(fig)
     plt.close(fig)
+
+
+_INLINE_READY: list[bool] = []
+
+
+def _inline_ready() -> None:
+    """Create and close one pyplot figure, once per kernel: the inline backend registers its
+    PNG formatter on its first pyplot figure, and until then a bare `Figure` (built without
+    pyplot, as the attack figures are) displays as text only."""
+    if not _INLINE_READY:
+        plt.close(plt.figure())
+        _INLINE_READY.append(True)
 
 
 def shown(name: str) -> None:

@@ -28,6 +28,9 @@ class Sizes:
     pictures are enrolled; each public pool (the trainer's and the attacks') holds
     `pool_identities` generated identities of `pool_pictures` pictures. `appearance` scales
     the per-picture appearance changes of generated faces (see `data.generate`).
+    Paper profile (real faces): at most `n_identities` people and at most
+    `pictures_per_identity` pictures of each are kept (0: all; a seeded choice), half of
+    the people public (`notebook.load_world`).
     """
 
     image_size: int
@@ -177,12 +180,21 @@ class Profile:
     # per attack: models of its surrogates' era (or older) that the attack never saw
     contemporaries: dict[str, tuple[str, ...]] = field(default_factory=dict)
     clip_tuning: ClipTuningConfig | None = None  # how `timeline.tuned` is made (paper)
+    # notebook 05: its accurate model is the most accurate of these on clean probes, and
+    # the Fawkes v0.3 mode of the colluders' targeted cloaks (None: the attack's default)
+    accurate_candidates: tuple[str, ...] = ()
+    collusion_mode: str | None = None
 
     def surrogate_names(self, attack: str) -> list[str]:
         """The extractors an attack is crafted against in this profile."""
         if attack not in self.surrogates:
             raise ValueError(f"Unknown attack {attack!r}; valid: {', '.join(self.surrogates)}")
         return list(self.surrogates[attack])
+
+    def robust_with(self, **overrides) -> RobustConfig:
+        """The profile's robust-training config with the given fields replaced (None values
+        keep the profile's): notebooks 02 and 05 build the same config from it."""
+        return replace(self.robust, **{k: v for k, v in overrides.items() if v is not None})
 
     def contemporary_names(self, attack: str) -> list[str]:
         """Models of the attack's surrogates' era that it never saw (empty if none listed)."""
@@ -229,6 +241,9 @@ QUICK = Profile(
     # notebook 01: round 1's model is the trainer's newest model of the era of the user's
     # tool (Fawkes v1.0's and LowKey's surrogates are era 2-3); later rounds bring newer eras
     game_models=_QUICK_TIMELINE[2:],
+    # notebook 05: the accurate model is the most accurate of the trainer's models, measured
+    # on validation people (never on the reported users)
+    accurate_candidates=(*_QUICK_TIMELINE, "era3_arcface_seed2"),
     # Fine-tuning even the last stages of EfficientNet-Lite0 on 2 CPU cores took minutes per
     # detector and, with ~12 optimiser steps on 100 pairs, stayed near chance (AUC 0.75 on
     # fawkes_high); a linear head on the frozen stages' texture statistics at 128 px takes
@@ -246,10 +261,21 @@ QUICK = Profile(
 # ViT-B/32 (2021), OpenCLIP ViT-B/16 on LAION-2B (2022); notebook 04 adds CLIP fine-tuned on
 # the public faces (clip_tuning) and its interpolation with zero-shot CLIP (App. B.3).
 _PAPER_SURROGATES = ("facenet-casia-webface", "facenet-vggface2")
+_PAPER_TIMELINE = (
+    "dlib-resnet",
+    "arcface-r50-webface600k",
+    "clip-vit-b32-openai",
+    "clip-vit-b16-laion2b",
+)
 
+# Sizes chosen so that every notebook's estimated time on a free Colab T4 stays under 15
+# minutes (`estimate.t4_minutes`: an estimate, not a measurement); cloaking with the paper's
+# step counts dominates. The paper used 20 attacking users with all their FaceScrub pictures;
+# raise N_ATTACKERS (and these sizes) on a bigger GPU.
 PAPER = Profile(
     name="paper",
-    sizes=Sizes(image_size=112, n_identities=530, pictures_per_identity=0, n_attackers=20),
+    # all LFW people with >= 10 pictures (`data.paper_data.lfw_min_faces`), 10 pictures each
+    sizes=Sizes(image_size=112, n_identities=0, pictures_per_identity=10, n_attackers=6),
     surrogates={
         "fawkes_v03": ("facenet-casia-webface",),
         "fawkes_v10": ("facenet-vggface2", "facenet-casia-webface"),
@@ -263,25 +289,33 @@ PAPER = Profile(
         "lowkey": ("dlib-resnet",),
     },
     timeline=TimelineSetup(
-        timeline=(
-            "dlib-resnet",
-            "arcface-r50-webface600k",
-            "clip-vit-b32-openai",
-            "clip-vit-b16-laion2b",
-        ),
+        timeline=_PAPER_TIMELINE,
         seed_control=None,  # no second seed of a pretrained model exists
         generic="clip-vit-b32-openai",
         tuned=TUNED_NAME,
         off_timeline=_PAPER_SURROGATES,
     ),
     # notebook 01: round 1's model is the contemporary of the attacks' 2018 surrogates
-    game_models=(
-        "dlib-resnet",
-        "arcface-r50-webface600k",
-        "clip-vit-b32-openai",
-        "clip-vit-b16-laion2b",
+    game_models=_PAPER_TIMELINE,
+    # notebook 05 (paper Fig. 6): the most accurate model there is, vulnerable or not
+    accurate_candidates=(*_PAPER_SURROGATES, *_PAPER_TIMELINE),
+    # App. D's targeted cloaks against the accurate model (a large network): Fawkes v0.3 mid
+    # (200 steps) instead of high (500), for time
+    collusion_mode="mid",
+    # notebook 02 (paper §3.3, FaceCure): the WebFace facenet fine-tuned with a linear
+    # softmax head, batch 32, 500 steps, on clean + cloaked public pictures. The learning rate
+    # (small, for a pretrained network) is this package's choice: not yet tried on a GPU.
+    robust=RobustConfig(
+        base="facenet-casia-webface",
+        identities_per_attack=8,
+        pictures_per_identity=2,
+        cloaked_repeat=3,
+        steps=500,
+        batch_size=32,
+        lr=1e-4,
+        loss="softmax",
     ),
-    clip_tuning=ClipTuningConfig(),
+    clip_tuning=ClipTuningConfig(steps=150, batch_size=32),
     # The paper's detector: ImageNet MobileNetV2 fine-tuned, Adam 5e-5, 3 epochs.
     detector=DetectorRecipe(
         backbone="mobilenet_v2",
@@ -292,7 +326,7 @@ PAPER = Profile(
         batch_size=32,
         freeze_bn=False,
     ),
-    detection_sizes=DetectionSizes(25, 20, None),
+    detection_sizes=DetectionSizes(25, 20, 2),
 )
 
 PROFILES = {p.name: p for p in (QUICK, PAPER)}

@@ -41,6 +41,13 @@ def gallery_split(
     )
 
 
+def default_train_per_identity(labels: torch.Tensor, fraction: float = 0.7) -> int:
+    """Gallery pictures per identity when none is given: 70% of the smallest identity's
+    pictures (14 of the quick profile's 20), and at least one probe each."""
+    smallest = int(torch.unique(labels, return_counts=True)[1].min())
+    return max(1, min(smallest - 1, int(fraction * smallest)))
+
+
 def nn_accuracy(
     features: torch.Tensor, labels: torch.Tensor, gallery: torch.Tensor, probes: torch.Tensor
 ) -> float:
@@ -74,7 +81,7 @@ def _stats(d: torch.Tensor, threshold: float) -> tuple[float, float, float]:
 def realism_report(
     extractor: Extractor,
     dataset: FaceDataset,
-    train_per_identity: int = 14,
+    train_per_identity: int | None = None,
     seed: int = 0,
     threshold: float = SAME_PERSON_DISTANCE,
 ) -> dict:
@@ -83,6 +90,7 @@ def realism_report(
     `*_under_threshold`: fraction of pairs closer than `threshold` (would be called the same
     person). Distances are Euclidean on the extractor's output as it is (raw for dlib).
     """
+    train_per_identity = train_per_identity or default_train_per_identity(dataset.labels)
     gallery, probes = gallery_split(dataset.labels, train_per_identity, seed)
     features = embed(extractor, dataset.images, cache=False)
     same, diff = pair_distances(features, dataset.labels)
@@ -114,7 +122,7 @@ def pixel_features(dataset: FaceDataset, size: int = 16) -> np.ndarray:
 
 def pixel_lda_accuracy(
     dataset: FaceDataset,
-    train_per_identity: int = 14,
+    train_per_identity: int | None = None,
     seed: int = 0,
     size: int = 16,
     mode: str = "linear",
@@ -128,6 +136,7 @@ def pixel_lda_accuracy(
 
     if mode not in ("nn", "linear"):
         raise ValueError(f"mode must be 'nn' or 'linear', got {mode!r}")
+    train_per_identity = train_per_identity or default_train_per_identity(dataset.labels)
     gallery, probes = gallery_split(dataset.labels, train_per_identity, seed)
     x = pixel_features(dataset, size)
     y = dataset.labels.numpy()

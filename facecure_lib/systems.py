@@ -333,8 +333,11 @@ def targeted_collusion_cloaks(
     c_T = (mean f(helper) + c_protected) / 2 lands the target at f(x) + c_protected -
     mean f(helper), i.e. on the protected user's clean centroid (the helper's own spread
     kept). The protected user's clean pictures used are its scraped (gallery) ones.
-    `overrides` go to the attack (e.g. steps=20).
+    `mode=None` takes the profile's `collusion_mode`. `overrides` go to the attack.
     """
+    from .profiles import get_profile
+
+    mode = mode or get_profile(profile).collusion_mode
     out = {}
     for helper, protected in pairs:
         pics = protocol.user_train_images(helper)

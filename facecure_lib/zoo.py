@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from .budget import capped
 from .cache import artefact_path, config_hash, load_weights, save_tensors
 from .clip_tuning import TUNED_NAME
 from .config import get_device
@@ -243,7 +244,7 @@ def model_key(name: str, scenario: Scenario) -> dict:
 def seeded_recipe(e: ZooEntry, scenario: Scenario) -> Recipe:
     """The entry's recipe with its initialisation seed moved by the scenario's SEED (each
     SEED re-runs the whole world: other faces *and* other model initialisations)."""
-    return e.recipe.with_(seed=e.recipe.seed + 100 * scenario.seed)
+    return e.recipe.with_(seed=e.recipe.seed + 100 * scenario.seed, steps=capped(e.recipe.steps))
 
 
 def weights_key(name: str, scenario: Scenario) -> str:

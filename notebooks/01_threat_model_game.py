@@ -32,6 +32,14 @@
 # None -> "paper" in Colab, "quick" elsewhere
 PROFILE = None
 SEED = 0
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
+# attacking users (None: the profile's default)
+N_ATTACKERS = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
 # rounds of the dynamic game (>= 2)
 N_ROUNDS = 4
 # attack per round (None = clean)
@@ -50,10 +58,9 @@ from facecure_lib.exercises import nb01 as ex
 from facecure_lib.narrative import game as story
 from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
-from facecure_lib.scenario import load_scenario
 
-session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
 print(scenario.describe())
 
 # %% [markdown]

@@ -23,16 +23,26 @@
 # None -> "paper" in Colab, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# None: the profile's choice (profiles.<PROFILE>.robust), chosen on validation identities
-# the trainer's starting extractor (also the baseline recogniser)
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
+# attacking users (None: the profile's default)
+N_ATTACKERS = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
+# None below -> the profile's robust-training recipe (profiles: quick / paper), chosen on
+# validation identities (scripts/quick_world/robust_validation.py)
+# the trainer's starting extractor (also the baseline recogniser): era3_arcface /
+# facenet-casia-webface
 BASE = None
-# public identities the trainer cloaks with each attack
+# public identities the trainer cloaks with each attack (48 / 8)
 IDENTITIES_PER_ATTACK = None
-# ... and how many of their pictures
+# ... and how many of their pictures (4 / 2)
 PICTURES_PER_IDENTITY = None
-# fine-tuning steps
+# fine-tuning steps (1000 at batch 64 / 500 at batch 32)
 ROBUST_STEPS = None
-# "base": BASE's own kind of head (e.g. ArcFace); "softmax": a plain linear head
+# "base": BASE's own head (quick: ArcFace); "softmax": a plain linear head (paper)
 ROBUST_LOSS = None
 # end-to-end recogniser: fine-tuning steps (batch 32)
 E2E_STEPS = 120
@@ -48,21 +58,20 @@ from facecure_lib.exercises import nb02 as ex
 from facecure_lib.narrative import predictions
 from facecure_lib.narrative import robust as story
 from facecure_lib.profiles import get_profile
-from facecure_lib.scenario import load_scenario
 
-session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED)
-ATTACKS = list(experiments.ATTACK_KEYS)
-surrogates = {a: experiments.surrogate_names(a, session.profile) for a in ATTACKS}
-config = robust.configure(
-    get_profile(session.profile).robust,
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
+config = get_profile(session.profile).robust_with(
     base=BASE,
     identities_per_attack=IDENTITIES_PER_ATTACK,
     pictures_per_identity=PICTURES_PER_IDENTITY,
     steps=ROBUST_STEPS,
     loss=ROBUST_LOSS,
 )
-BASE = config.base
+BASE, IDENTITIES_PER_ATTACK = config.base, config.identities_per_attack
+PICTURES_PER_IDENTITY, ROBUST_STEPS = config.pictures_per_identity, config.steps
+ATTACKS = list(experiments.ATTACK_KEYS)
+surrogates = {a: experiments.surrogate_names(a, session.profile) for a in ATTACKS}
 print(scenario.describe())
 
 # %% [markdown]

@@ -29,6 +29,12 @@ PROFILE = None
 SEED = 0
 # faces and zoo (None -> SEED); the zoo is retrained for a new one
 DATA_SEED = None
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
 # None -> the profile's default (paper: 25)
 N_TRAIN_USERS = None
 # None -> the profile's default (quick: 6, two per Fawkes mode; paper: all)
@@ -46,10 +52,9 @@ from facecure_lib.defenses import detection as D
 from facecure_lib.narrative import detection as story
 from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
-from facecure_lib.scenario import load_scenario
 
-session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED if DATA_SEED is None else DATA_SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario = notebook.load_world(session, DATASET, seed=DATA_SEED)
 defaults = get_profile(session.profile)
 base = defaults.detection_sizes
 sizes = D.DetectionSizes(

@@ -25,10 +25,14 @@
 # None: "paper" in Colab with a GPU, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# paper profile: "lfw" or a folder with one sub-folder per person
-DATASET = "lfw"
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
 # attacking users (None: the profile's default)
 N_ATTACKERS = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
 ATTACKS = ("fawkes_v03", "fawkes_v10", "lowkey")
 UNPROTECTED_LEVELS = (0.0, "1 picture", 0.1, 0.25, 0.5)
 ALPHAS = (0.0, 0.2, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
@@ -59,7 +63,7 @@ from facecure_lib.narrative import timeline as story
 from facecure_lib.profiles import get_profile
 from facecure_lib.recognition import evaluate_protection
 
-session = notebook.start(PROFILE, SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
 scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
 profile = get_profile(session.profile)
 setup = profile.timeline

@@ -21,8 +21,20 @@
 # None -> "paper" in Colab, "quick" elsewhere
 PROFILE = None
 SEED = 0
-# None -> the most accurate of the trainer's models (measured on validation people)
+# paper profile: "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
+# attacking users (None: the profile's default)
+N_ATTACKERS = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
+# None -> the most accurate of the trainer's models (profiles.<PROFILE>.accurate_candidates),
+# measured on validation people
 ACCURATE = None
+# the robust extractor of notebook 02 with its default settings (cache hit, not retrained);
+# None -> the profile's base model
+BASE = None
 # at most this fraction of clean probes may go to the robust model
 MAX_REROUTED = 0.02
 # Fawkes v0.3 mode of the colluders' targeted cloaks; the trainer's detector is trained on
@@ -41,10 +53,12 @@ from facecure_lib.narrative import predictions
 from facecure_lib.narrative import systems as story
 from facecure_lib.profiles import get_profile
 from facecure_lib.recognition import clean_accuracy
-from facecure_lib.scenario import load_scenario
 
-session = notebook.start(PROFILE, SEED)
-scenario = load_scenario(session.profile, SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario = notebook.load_world(session, DATASET, n_attackers=N_ATTACKERS)
+profile = get_profile(session.profile)
+config = profile.robust_with(base=BASE)
+BASE = config.base
 proto = scenario.protocol
 ATTACKS = list(experiments.ATTACK_KEYS)
 print(scenario.describe())
@@ -57,17 +71,12 @@ print(scenario.describe())
 # configuration.
 
 # %%
-profile = get_profile(session.profile)
-trainer_models = list(dict.fromkeys([*profile.timeline.timeline, profile.timeline.seed_control]))
-trainer_models = [n for n in trainer_models if n]
-models = zoo.load_zoo(trainer_models, scenario, session.device)
+candidates = list(profile.accurate_candidates)
+models = zoo.load_zoo(candidates, scenario, session.device)
 held_out = validation.validation_scenario(scenario)
-acc_table = {
-    n: clean_accuracy(models[n], held_out.protocol, session.device) for n in trainer_models
-}
+acc_table = {n: clean_accuracy(models[n], held_out.protocol, session.device) for n in candidates}
 ACCURATE = ACCURATE or max(acc_table, key=acc_table.get)
 accurate = models.get(ACCURATE) or zoo.load_extractor(ACCURATE, scenario, session.device)
-config = profile.robust
 robust_model = robust.train_robust_extractor(scenario, config, session.device)
 acc_table["robust (notebook 02)"] = clean_accuracy(robust_model, held_out.protocol, session.device)
 pd.Series(acc_table, name="clean 1-NN accuracy (validation people)").round(3)

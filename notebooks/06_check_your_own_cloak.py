@@ -26,6 +26,12 @@ PROFILE = None
 SEED = 0
 # which generated world / trained zoo (keep 0: the zoo is cached for it)
 WORLD_SEED = 0
+# paper profile: the gallery's faces, "lfw", or a folder with one sub-folder per person
+# (None: the folder in FACECURE_DATASET if set, else "lfw")
+DATASET = None
+# None: the profile's step counts; a number caps every attack's and training's steps
+# (a quick look, or the tests' smoke run: the numbers then mean nothing)
+MAX_STEPS = None
 # your folder (clean + cloaked photos); None -> a generated demo person
 PHOTOS_DIR = None
 # cloaked file names: fawkes, lowkey, or e.g. "{stem}_protected.jpg"
@@ -49,8 +55,8 @@ import pandas as pd
 from facecure_lib import notebook, plots, selfcheck, zoo
 from facecure_lib.narrative import selfcheck as story
 
-session = notebook.start(PROFILE, SEED)
-scenario, gallery, gallery_desc = selfcheck.load_world(session.profile, WORLD_SEED)
+session = notebook.start(PROFILE, SEED, max_steps=MAX_STEPS)
+scenario, gallery, gallery_desc = notebook.load_check_world(session, DATASET, WORLD_SEED)
 names = list(EXTRACTORS) if EXTRACTORS else zoo.available(session.profile)
 models = zoo.load_zoo(names, scenario, session.device)
 print(f"gallery: {gallery.n_identities} other people, {len(gallery)} pictures ({gallery_desc})")

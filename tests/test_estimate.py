@@ -68,3 +68,39 @@ def test_every_notebook_has_an_estimate_and_scales_with_its_data():
         est.t4_minutes("07_more")
     with pytest.raises(ValueError, match="precision"):
         est.t4_minutes("00", precision="int8")
+
+
+def test_paper_defaults_fit_a_free_t4_session():
+    """The paper profile's default sizes keep every notebook under 15 estimated minutes."""
+    for nb, minutes in est.estimates().items():
+        assert est.SETUP_MINUTES < minutes < 15, (nb, minutes)
+    s = est.PaperSizes()
+    from facecure_lib.profiles import PAPER
+
+    assert s.attackers == PAPER.sizes.n_attackers and s.robust_steps == PAPER.robust.steps
+    assert s.pictures == 158 * PAPER.sizes.pictures_per_identity  # LFW, >= 10 pictures each
+
+
+def test_estimate_of_a_loaded_scenario_follows_its_sizes(tmp_cache):
+    from facecure_lib.scenario import load_scenario
+    from tests.helpers import colour_dataset
+
+    ds = colour_dataset(n_ids=8, per_id=10, size=32)
+    scenario = load_scenario("paper", 0, dataset=ds, n_attackers=2, progress=False)
+    s = est.PaperSizes.from_scenario(scenario)
+    assert (s.pictures, s.attackers, s.attacker_pictures) == (80, 2, 7)
+    assert s.public_pictures == 40 and s.detection_train_users == 4
+    assert est.t4_minutes("01", s) < est.t4_minutes("01")  # fewer pictures, less work
+
+
+def test_docs_hold_the_estimates_table():
+    from pathlib import Path
+
+    from facecure_lib.asset_registry import readme_table as assets_table
+
+    root = Path(__file__).resolve().parents[1]
+    for doc in ("README.md", "docs/INSTRUCTORS.md"):
+        text = (root / doc).read_text()
+        assert est.readme_table() in text, f"{doc}: stale estimates table (estimate.readme_table)"
+        assert assets_table() in text, f"{doc}: stale downloads table (asset_registry)"
+        assert "not been produced by this project" in text

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 import torch
 
+from ..budget import capped
 from ..cache import cached_tensors, config_hash, tensor_hash
 from ..config import check_profile
 from ..models.base import Extractor
@@ -126,7 +127,8 @@ def attack_params(
     """Resolve (mode, parameters, what differs from the paper) for an attack.
 
     The quick profile applies the attack's quick table (fewer steps; LowKey larger steps);
-    `overrides` (e.g. steps=10) win over both and are recorded too.
+    `overrides` (e.g. steps=10) win over both and are recorded too, and so is a step cap
+    (`budget.set_max_steps`).
     """
     spec = attack_spec(attack)
     mode = spec.default_mode if mode is None else mode
@@ -145,6 +147,8 @@ def attack_params(
             f"{', '.join(sorted(params))}."
         )
     params.update(overrides)
+    if "steps" in params:
+        params["steps"] = capped(params["steps"])  # budget.set_max_steps (smoke runs)
     scaled = {k: {"paper": paper[k], "used": v} for k, v in params.items() if paper[k] != v}
     return mode, params, scaled
 

@@ -8,9 +8,11 @@ folder of the paper-smoke test.
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from .dataset import FaceDataset, subset
 from .folder import load_identity_folder
@@ -58,11 +60,13 @@ def load_paper_dataset(
     min_private: int = 50,
     min_pictures: int = 10,
     max_identities: int | None = None,
+    max_pictures: int | None = None,
 ) -> FaceDataset:
     """The faces of the paper profile: "lfw", or the path of a folder with one sub-folder
     per person (each with at least `min_pictures` pictures). None reads `FACECURE_DATASET`
     ("lfw" if unset). LFW keeps the people with enough pictures for `min_private` private
-    identities (`lfw_min_faces`). `max_identities` keeps a `seed`-chosen subset of people.
+    identities (`lfw_min_faces`). `max_identities` keeps a `seed`-chosen subset of people,
+    `max_pictures` a `seed`-chosen subset of each person's pictures (in their order).
     """
     dataset = dataset or os.environ.get(DATASET_ENV) or "lfw"
     if str(dataset).strip().lower() == "lfw":
@@ -78,7 +82,26 @@ def load_paper_dataset(
         rng = np.random.default_rng(seed)
         keep = sorted(rng.choice(ds.n_identities, size=max_identities, replace=False).tolist())
         ds = subset(ds, keep, ds.name)
+    if max_pictures is not None:
+        ds = at_most_pictures(ds, max_pictures, seed)
     return ds
+
+
+def at_most_pictures(ds: FaceDataset, k: int, seed: int = 0) -> FaceDataset:
+    """The dataset with at most `k` pictures of each person (a seeded choice, order kept)."""
+    if k < 2:
+        raise ValueError(f"max_pictures must be at least 2 (a 70/30 split) or None, got {k}")
+    rng = np.random.default_rng(seed)
+    keep = []
+    for label in range(ds.n_identities):
+        idx = ds.indices_of(label).numpy()
+        keep.append(np.sort(rng.choice(idx, size=k, replace=False)) if len(idx) > k else idx)
+    order = torch.as_tensor(np.sort(np.concatenate(keep)))
+    if len(order) == len(ds):
+        return ds
+    paths = [ds.paths[i] for i in order.tolist()] if ds.paths else None
+    meta = {**ds.meta, "max_pictures_per_identity": k}
+    return replace(ds, images=ds.images[order], labels=ds.labels[order], paths=paths, meta=meta)
 
 
 def _existing_folder(dataset: str | os.PathLike) -> Path:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..budget import capped, capped_config
 from ..cache import cached_tensors, tensor_hash
 from ..config import get_device
 from ..models.base import Extractor
@@ -69,11 +70,12 @@ def finetune_classifier(
         x = augment(images[idx].float().div_(255), "light", g).to(device)
         return F.cross_entropy(head(net.backbone(net.preprocess(x))), labels[idx].to(device))
 
+    steps = capped(settings.steps)
     run_steps(
         loss_at,
-        settings.steps,
+        steps,
         opt,
-        torch.optim.lr_scheduler.CosineAnnealingLR(opt, settings.steps),
+        torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps),
         progress,
         "end-to-end fine-tuning",
     )
@@ -107,7 +109,7 @@ def end_to_end_protection(
     cloaked in the same gallery. Returns {per_user: {user: error}, clean_accuracy} and is
     cached by model, cloaks, protocol and settings.
     """
-    settings = settings or EndToEndSettings()
+    settings = capped_config(settings or EndToEndSettings(), "steps")  # part of the key
     device = device or get_device()
     users = sorted(cloaks)
     ds = protocol.ds

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 
 from ..attacks import attack_fingerprint, cloak
+from ..budget import capped_config
 from ..cache import (
     artefact_path,
     config_hash,
@@ -28,7 +29,7 @@ from ..config import get_device
 from ..experiments import load_surrogates, surrogate_names, target_pool
 from ..models.base import Extractor
 from ..models.train import Recipe, fit, freeze, probe_head
-from ..profiles import RobustConfig
+from ..profiles import RobustConfig, get_profile
 from ..scenario import Scenario
 
 ROBUST_VERSION = 2
@@ -42,12 +43,13 @@ def public_subset(
     {identity: indices into `scenario.pool("trainer")`}.
 
     Each attack (its index in the config) gets its own subset, so that together the attacks
-    cover more of the trainer's identities.
+    cover more of the trainer's identities. At least one identity stays out of each subset
+    (Fawkes v0.3's target on a small folder of faces).
     """
     rng = np.random.default_rng([seed, attack_index, 17])
     pool = scenario.pool("trainer")
     public = np.arange(pool.n_identities)
-    k = min(n_identities, len(public))
+    k = max(1, min(n_identities, len(public) - 1))
     chosen = sorted(rng.choice(public, size=k, replace=False).tolist())
     out = {}
     for ident in chosen:
@@ -197,6 +199,11 @@ def _base_key(name: str, scenario: Scenario, model: Extractor) -> dict:
     return {"name": name, "key": model.cache_key}
 
 
+def profile_config(scenario: Scenario) -> RobustConfig:
+    """The robust-training config of the scenario's profile (`Profile.robust`)."""
+    return get_profile(scenario.profile).robust
+
+
 def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dict:
     """Everything the robust extractor's weights depend on."""
     from ..zoo import QUICK_ZOO, model_key
@@ -218,11 +225,6 @@ def robust_key(scenario: Scenario, config: RobustConfig, base: Extractor) -> dic
     }
 
 
-def configure(default: RobustConfig, **overrides) -> RobustConfig:
-    """`default` with the overrides that are not None (a notebook's parameters cell)."""
-    return replace(default, **{k: v for k, v in overrides.items() if v is not None})
-
-
 def control_config(config: RobustConfig) -> RobustConfig:
     """The control of a robust config: the same fine-tuning (base, steps, head, schedule,
     augmentation, seed) without any cloaked picture."""
@@ -237,7 +239,7 @@ def is_cached(
     model is loaded to read its weights' hash."""
     from ..zoo import QUICK_ZOO, load_extractor, weights_available
 
-    config = config or RobustConfig()
+    config = capped_config(config or profile_config(scenario), "steps", "probe_steps")
     base = (
         None
         if config.base in QUICK_ZOO
@@ -261,7 +263,7 @@ def train_robust_extractor(
     """
     from ..zoo import QUICK_ZOO, load_extractor, load_saved_weights
 
-    config = config or RobustConfig()
+    config = capped_config(config or profile_config(scenario), "steps", "probe_steps")
     device = device or get_device()
     base = load_extractor(config.base, scenario, device, progress)
     key = config_hash(robust_key(scenario, config, base))

@@ -28,7 +28,8 @@ def load_world(
     """The scenario (trainer's data, surrogates) and the gallery of other identities.
 
     Quick: the generated scenario; its private identities are the gallery. Paper: LFW (or
-    the `gallery` folder, one sub-folder per person); half its identities are the gallery.
+    `FACECURE_DATASET`, or the `gallery` folder or faces, one sub-folder per person); half
+    its identities are the gallery.
     A `gallery` folder in the quick profile replaces only the gallery.
     """
     from ..data.folder import load_identity_folder
@@ -50,9 +51,10 @@ def load_world(
         )
         return scenario, ds, f"your gallery folder {ds.meta.get('source', ds.name)}"
     if gallery is None:
-        from ..data.lfw import load_lfw
+        from ..data.paper_data import load_paper_dataset
 
-        ds, desc = load_lfw(image_size=112), "LFW (people with at least 20 pictures)"
+        ds = load_paper_dataset(image_size=112)  # LFW, or FACECURE_DATASET
+        desc = f"{ds.name} ({ds.n_identities} people)"
     elif isinstance(gallery, FaceDataset):
         ds, desc = gallery, gallery.name
     else:
@@ -105,15 +107,15 @@ def load_robust(
     """The adaptively robust extractor (`defenses.robust.train_robust_extractor`), or a note.
 
     `defenses`: "cached" loads it only when its weights can be had without training (cache
-    or package), "train" trains it on a miss, "off" skips it. `config` defaults to
-    `RobustConfig()`.
+    or package), "train" trains it on a miss, "off" skips it. `config` defaults to the
+    profile's (`Profile.robust`).
     """
     if defenses == "off":
         return None, "not run (defenses switched off)"
     try:
         from ..defenses import robust as rb
 
-        config = config or rb.RobustConfig()
+        config = config or rb.profile_config(scenario)
         if defenses == "cached" and not rb.is_cached(scenario, config, device):
             return None, (
                 f"not run: no cached robust extractor (base {config.base}); "
