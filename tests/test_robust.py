@@ -63,12 +63,14 @@ def test_public_subset_is_seeded_and_public(tmp_cache):
     assert all(len(v) == 3 and bool((pool.labels[v] == k).all()) for k, v in a.items())
     b = robust.public_subset(sc, 1, 4, 3)
     assert any(k not in b or not torch.equal(a[k], b[k]) for k in a)  # another attack, other subset
-    assert len(robust.public_subset(sc, 0, 100, 3)) == pool.n_identities
+    assert len(robust.public_subset(sc, 0, 100, 3)) == pool.n_identities - 1  # a target stays out
     # with real data both pools are the public identities: no target left once all are cloaked
     real = load_scenario(
         "quick", 0, dataset=colour_dataset(10, 6), n_public=5, n_attackers=1, progress=False
     )
-    every = robust.public_subset(real, 0, 100, 3)
+    pool = real.pool("trainer")
+    assert len(robust.public_subset(real, 0, 100, 3)) == pool.n_identities - 1
+    every = {i: pool.indices_of(i)[:3] for i in range(pool.n_identities)}
     with pytest.raises(ValueError, match="outside"):  # no target left for the targeted attack
         robust.cloak_public("fawkes_v03", real, every, [mean_colour_extractor()])
 
