@@ -44,3 +44,16 @@ def mean_colour_extractor(size: int = 32) -> Extractor:
         normalize=False,
         cache_key="mean_colour",
     )
+
+
+# the keys of one round of the dynamic game (`game.RoundResult.to_dict`, results contract)
+ROUND_KEYS = {
+    "round",
+    "user_attack",
+    "trainer_strategy",
+    "trainer_model",
+    "protection_rate",
+    "clean_error",
+    "excess_protection",
+    "winner",
+}

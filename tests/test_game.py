@@ -16,7 +16,7 @@ from facecure_lib.game import DynamicGame, TrainerStrategy, UserStrategy
 from facecure_lib.models.base import Extractor
 from facecure_lib.recognition import Protocol, evaluate_protection
 
-from .helpers import colour_dataset, mean_colour_extractor
+from .helpers import ROUND_KEYS, colour_dataset, mean_colour_extractor
 
 SIZE = 32
 
@@ -122,16 +122,7 @@ def test_dynamic_game_known_answers(world):
     assert res[1].models_per_posting == ["new", "new"]
     assert all(r.clean_accuracy == 1.0 for r in res)
     d = res[0].to_dict()
-    assert set(d) == {
-        "round",
-        "user_attack",
-        "trainer_strategy",
-        "trainer_model",
-        "protection_rate",
-        "clean_error",
-        "excess_protection",
-        "winner",
-    }
+    assert set(d) == ROUND_KEYS
     assert all(r.clean_error == 0.0 for r in res)  # unprotected, the toy users are found
     control = g.with_timeline(game.control_timeline(tl, "old"))
     assert [r.protection_rate for r in control.play("toy", "retroactive")] == [1.0] * 3
@@ -194,29 +185,17 @@ def test_plot_game(world):
     assert len(fig.axes) == 1 and len(fig.axes[0].lines) >= 2
 
 
-def _reference_within_budget(clean, cloaked, max_dssim, max_linf):
-    from facecure_lib.attacks import perturbation_report
-
-    rep = perturbation_report(clean, cloaked)
-    ok = torch.ones(len(rep), dtype=torch.bool)
-    if max_dssim is not None:
-        ok &= torch.tensor((rep["dssim"] <= max_dssim).to_numpy())
-    if max_linf is not None:
-        ok &= torch.tensor((rep["linf"] <= max_linf + 1e-6).to_numpy())
-    return ok
-
-
 def test_exercise_checks_pass_solutions_and_catch_mistakes():
     from facecure_lib.exercises import ExerciseFailed, nb01
 
-    assert nb01.check_within_budget(_reference_within_budget)
+    assert nb01.check_within_budget(nb01.solution_within_budget)
     assert nb01.check_retroactive(game.assign_retroactive)
     with pytest.raises(ExerciseFailed):
         nb01.check_retroactive(game.assign_newest_on_new_data)
     with pytest.raises(ExerciseFailed):
         nb01.check_retroactive(game.assign_static)
     with pytest.raises(ExerciseFailed):  # ignores the L-inf budget
-        nb01.check_within_budget(lambda c, x, d, li: _reference_within_budget(c, x, d, None))
+        nb01.check_within_budget(lambda c, x, d, li: nb01.solution_within_budget(c, x, d, None))
     with pytest.raises(ExerciseFailed):  # strict inequality flags unperturbed pictures
         nb01.check_within_budget(
             lambda c, x, d, li: (c - x).flatten(1).abs().amax(1) < (li if li is not None else 1)

@@ -2,20 +2,10 @@
 
 import pytest
 
+from .helpers import ROUND_KEYS
 from .nbrun import run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
-
-ROUND_KEYS = {
-    "round",
-    "user_attack",
-    "trainer_strategy",
-    "trainer_model",
-    "protection_rate",
-    "clean_error",
-    "excess_protection",
-    "winner",
-}
 
 
 def test_threat_model_game_notebook():
