@@ -11,6 +11,7 @@ from facecure_lib.exercises import nb02 as checks
 from facecure_lib.models.base import Extractor
 from facecure_lib.models.nets import build_backbone
 from facecure_lib.recognition import Protocol
+from facecure_lib.scenario import load_scenario
 
 from .helpers import colour_dataset, mean_colour_extractor
 
@@ -42,10 +43,9 @@ def test_to_uint8_and_mix_are_exact():
     assert torch.equal(imgs[4:], clean[:2])
 
 
-def test_public_subset_is_seeded_and_public(tmp_cache):
-    from facecure_lib.scenario import load_scenario
-
-    sc = load_scenario(
+def tiny_scenario():
+    """A quick scenario of 12 generated people at 32 px (6 public, 2 attackers)."""
+    return load_scenario(
         "quick",
         0,
         n_identities=12,
@@ -55,6 +55,10 @@ def test_public_subset_is_seeded_and_public(tmp_cache):
         n_attackers=2,
         progress=False,
     )
+
+
+def test_public_subset_is_seeded_and_public(tmp_cache):
+    sc = tiny_scenario()
     a = robust.public_subset(sc, 0, 4, 3)
     assert a.keys() == robust.public_subset(sc, 0, 4, 3).keys()
     assert all(torch.equal(a[k], robust.public_subset(sc, 0, 4, 3)[k]) for k in a)
@@ -182,18 +186,8 @@ def test_checks_accept_solutions_and_reject_mistakes():
 def test_robust_key_follows_the_attacks(tmp_cache, monkeypatch):
     """A changed attack (parameters or algorithm version) must not reuse a stale robust model."""
     from facecure_lib.attacks import api
-    from facecure_lib.scenario import load_scenario
 
-    sc = load_scenario(
-        "quick",
-        0,
-        n_identities=12,
-        pictures_per_identity=6,
-        image_size=32,
-        n_public=6,
-        n_attackers=2,
-        progress=False,
-    )
+    sc = tiny_scenario()
     base, config = mean_colour_extractor(), robust.RobustConfig()
     key = robust.robust_key(sc, config, base)
     assert key == robust.robust_key(sc, config, base)
