@@ -53,7 +53,17 @@ WIN_THRESHOLD = 0.5
 import pandas as pd
 import torch
 
-from facecure_lib import exercises, experiments, game, notebook, oracle, plots, widgets, zoo
+from facecure_lib import (
+    exercises,
+    experiments,
+    game,
+    notebook,
+    oracle,
+    plots,
+    static_game,
+    widgets,
+    zoo,
+)
 from facecure_lib.exercises import nb01 as ex
 from facecure_lib.narrative import game as story
 from facecure_lib.narrative import predictions
@@ -138,7 +148,7 @@ mine = torch.cat(
     ]
 )
 static, contemporary = (
-    game.play_static(
+    static_game.play_static(
         model,
         scenario.protocol,
         cloaks[STATIC_ATTACK],
@@ -149,7 +159,7 @@ static, contemporary = (
     )
     for model in (static_model, trainer_model)
 )
-game.static_table([static, contemporary]).round(3)
+static_game.static_table([static, contemporary]).round(3)
 
 # %%
 notebook.say(story.static_game(static, contemporary, budget, int(mine.sum()), len(mine)))

@@ -49,6 +49,7 @@ from IPython.display import display
 
 from facecure_lib import exercises, notebook, paper, plots
 from facecure_lib.defenses import detection as D
+from facecure_lib.defenses import detection_tables as T
 from facecure_lib.narrative import detection as story
 from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
@@ -111,7 +112,7 @@ def my_prediction():
 
 # %%
 t0 = time.perf_counter()
-tables = D.detection_tables(scenario, sizes=sizes, recipe=recipe, seed=SEED, device=session.device)
+tables = T.detection_tables(scenario, sizes=sizes, recipe=recipe, seed=SEED, device=session.device)
 print(
     f"cloaking + training + testing: {time.perf_counter() - t0:.0f} s "
     f"(per attack: {', '.join(f'{k} {v:.0f} s' for k, v in tables.seconds.items())})"
@@ -190,7 +191,7 @@ notebook.say(frame_text)
 
 # %%
 res, data = tables.results["fawkes_high"], tables.test_sets["fawkes_high"]
-pick = D.most_and_least_sure(res, k=4)
+pick = T.most_and_least_sure(res, k=4)
 images = data.images
 order = ["cloaked_sure", "cloaked_unsure", "clean_sure", "clean_unsure"]
 idx = torch.cat([pick[k] for k in order])

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from facecure_lib import game, oracle, plots
+from facecure_lib import game, oracle, plots, static_game
 from facecure_lib.game import DynamicGame, TrainerStrategy, UserStrategy
 from facecure_lib.models.base import Extractor
 from facecure_lib.recognition import Protocol, evaluate_protection
@@ -90,8 +90,8 @@ def test_strategies_and_rules():
     assert [u.attack(r) for r in (1, 2, 3, 4)] == ["fawkes_v03", None, "lowkey", "lowkey"]
     assert UserStrategy.of({1: "x", 3: "none"}).attacks == ("x", "x", None)
     assert UserStrategy.of("x").attack(5) == "x"
-    assert game.winner(0.5) == "user" and game.winner(0.49) == "trainer"
-    assert game.winner(0.6, threshold=0.7) == "trainer"
+    assert static_game.winner(0.5) == "user" and static_game.winner(0.49) == "trainer"
+    assert static_game.winner(0.6, threshold=0.7) == "trainer"
     assert game.default_timeline(3, ["p", "q"]) == {1: ["p"], 2: ["p", "q"], 3: ["p", "q"]}
     assert game.first_new_model_round(game.default_timeline(3, ["p", "q"])) == 2
     assert game.first_new_model_round({1: ["p"], 2: ["p"]}) is None
@@ -155,12 +155,12 @@ def test_lazy_sources_and_errors(world):
 
 def test_static_game_and_oracle(world):
     proto, models, cloaks = world
-    res = game.play_static(
+    res = static_game.play_static(
         models["old"], proto, cloaks["toy"], "toy", budget={"max_dssim": None, "max_linf": None}
     )
     assert res.protection_rate == 1.0 and res.winner == "user" and res.oracle.passed
     # the border repaint is a huge perturbation: a real budget disqualifies it
-    res = game.play_static(
+    res = static_game.play_static(
         models["old"], proto, cloaks["toy"], "toy", budget={"max_dssim": 0.01, "max_linf": 8 / 255}
     )
     assert not res.oracle.passed and res.oracle.n_violations == res.oracle.n_pictures

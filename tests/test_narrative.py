@@ -3,9 +3,10 @@ on numbers that make its finding hold and on numbers that make it fail."""
 
 import pandas as pd
 
-from facecure_lib.game import RoundResult, StaticResult
+from facecure_lib.game import RoundResult
 from facecure_lib.narrative import detection, game, realism, robust, selfcheck, systems, timeline
 from facecure_lib.oracle import OracleReport
+from facecure_lib.static_game import StaticResult
 
 ATTACKS = ["fawkes_v03", "fawkes_v10", "lowkey"]
 

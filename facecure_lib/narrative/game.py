@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from ..game import RoundResult, StaticResult
+from ..game import RoundResult
+from ..static_game import StaticResult
 
 
 def static_game(
