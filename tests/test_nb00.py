@@ -1,5 +1,7 @@
 import pytest
 
+from facecure_lib.profiles import QUICK
+
 from .nbrun import run_notebook
 
 pytestmark = [pytest.mark.notebooks, pytest.mark.slow]
@@ -15,11 +17,12 @@ def test_quickstart_notebook():
     best, worst = max(acc.values()), min(acc.values())
     assert best >= 0.90, acc
     assert worst <= best - 0.05, acc  # the weakest recipe is clearly below the best
-    assert best < 1.0  # the generated data must not be trivial
+    # the generated data is not trivial: pictures alone, without face labels (the generic
+    # self-supervised model) or with another world's training (dlib), recognise far less
+    assert acc[QUICK.timeline.generic] <= best - 0.2, acc
+    assert acc["dlib-resnet"] <= best - 0.2, acc
     # the student's first cloak: made against the profile's first Fawkes v1.0 surrogate,
     # measured there and on a contemporary it never saw, inside its L-inf budget
-    from facecure_lib.profiles import QUICK
-
     cloak = r["my_cloak"]
     assert cloak["white_box"]["model"] == QUICK.surrogates["fawkes_v10"][0]
     assert cloak["unseen"]["model"] == QUICK.contemporaries["fawkes_v10"][0]
