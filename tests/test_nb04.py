@@ -28,11 +28,11 @@ def test_results_contract(results):
     for row in results["timeline"]:
         assert {"model", "era", "seen_by", "clean_error", "protection_rate"} <= set(row)
         for a in ATTACKS:
-            assert row["excess_protection"][a] == pytest.approx(
-                row["protection_rate"][a] - row["clean_error"]
+            assert row["excess_protection"][a] == pytest.approx(  # results keep 6 decimals
+                row["protection_rate"][a] - row["clean_error"], abs=2e-6
             )
             lo, hi = row["excess_interval"][a]
-            assert lo <= row["excess_protection"][a] + 1e-9 <= hi + 2e-9
+            assert lo - 2e-6 <= row["excess_protection"][a] <= hi + 2e-6
     # surrogates are evaluated beside the timeline, seen by the attacks that used them
     rows = {r["model"]: r for r in results["timeline"]}
     for attack, names in results["surrogates"].items():
