@@ -90,11 +90,14 @@ def student_node(
 
     nb = nbformat.read(src, as_version=4)
     ran = _outputs_by_id(executed) if executed is not None else {}
-    total = 0
+    total, count = 0, 0
     for i, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
             continue
-        cell.outputs, cell.execution_count = ran.get(cell.get("id"), []), None
+        count += 1
+        # a reference cell needs an execution count: nbval fails "unrun" cells with outputs
+        cell.outputs = ran.get(cell.get("id"), [])
+        cell.execution_count = count if executed is not None else None
         exercise = BEGIN in cell.source
         if exercise:
             cell.source, n = stub_source(cell.source, f"{src.name} cell {i}")
@@ -121,7 +124,7 @@ def student_node(
         tally = nbformat.v4.new_code_cell(
             "from facecure_lib import exercises\n\nprint(exercises.summary())"
         )
-        tally["id"] = "student-tally"
+        tally["id"], tally["execution_count"] = "student-tally", count + 1
         tally.outputs = [nbformat.v4.new_output("stream", name="stdout", text=_tally_text(total))]
         nb.cells.append(tally)
     return nb, total
