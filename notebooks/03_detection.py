@@ -215,7 +215,8 @@ from ipywidgets import FloatSlider, interact
 def show_threshold(threshold=0.5, key="fawkes_high"):
     r = tables.results[key]
     m = D.detection_metrics(r.labels, r.scores, threshold)
-    print(f"{key} at threshold {threshold:.2f}: " + ", ".join(f"{k} {v:.3f}" for k, v in m.items()))
+    shown = ", ".join(f"{k} {v:.3f}" for k, v in m.items() if isinstance(v, float))
+    print(f"{key} at threshold {threshold:.2f}: {shown}")
 
 
 # %% [markdown]
