@@ -86,7 +86,7 @@ def show(fig: Figure, name: str) -> None:
     if in_notebook():
         from IPython.display import display
 
-        _inline_ready()
+        inline_ready()
         display(fig)
     plt.close(fig)
 
@@ -94,11 +94,17 @@ def show(fig: Figure, name: str) -> None:
 _INLINE_READY: list[bool] = []
 
 
-def _inline_ready() -> None:
-    """Create and close one pyplot figure, once per kernel: the inline backend registers its
-    PNG formatter on its first pyplot figure, and until then a bare `Figure` (built without
-    pyplot, as the attack figures are) displays as text only."""
+def inline_ready() -> None:
+    """Once per kernel: switch to the inline backend (a kernel started with `MPLBACKEND=Agg`,
+    as CI does, would display figures as text only), then create and close one pyplot
+    figure, since the inline backend registers its PNG formatter on its first pyplot figure
+    and until then a bare `Figure` (built without pyplot) displays as text."""
     if not _INLINE_READY:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        if shell is not None:
+            shell.run_line_magic("matplotlib", "inline")
         plt.close(plt.figure())
         _INLINE_READY.append(True)
 

@@ -51,6 +51,10 @@ def _show(obj: Any, handle=None):
     from matplotlib.figure import Figure
 
     is_figure = isinstance(obj, Figure)
+    if is_figure:
+        from .plots import inline_ready
+
+        inline_ready()
     if handle is None:
         handle = display(obj, display_id=True)
         if is_figure:
