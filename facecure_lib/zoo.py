@@ -33,14 +33,12 @@ _VIT = Recipe(arch="vit", widths=(96, 4, 8), batch_size=64, steps=1500)
 @dataclass(frozen=True)
 class ZooEntry:
     """A quick-profile extractor: its recipe, optional parent (fine-tuned from), the pool of
-    identities it learns from, and metadata. An entry with `blend` = (generic, tuned, alpha)
-    is not trained: its weights are alpha * tuned + (1 - alpha) * generic (WiSE-FT)."""
+    identities it learns from, and metadata."""
 
     info: ExtractorInfo
     recipe: Recipe
     parent: str | None = None
     pool: str = "trainer"  # whose identities it is trained on: the trainer's or the attacks'
-    blend: tuple[str, str, float] | None = None
 
 
 def _describe(r: Recipe) -> str:
@@ -59,14 +57,8 @@ def entry(
     notes: str,
     parent: str | None = None,
     pool: str = "trainer",
-    blend: tuple[str, str, float] | None = None,
 ) -> ZooEntry:
     """A zoo entry with its metadata."""
-    described = (
-        _describe(recipe)
-        if blend is None
-        else (f"weights {blend[2]:g} x {blend[1]} + {1 - blend[2]:g} x {blend[0]} (WiSE-FT)")
-    )
     info = ExtractorInfo(
         name=name,
         profile="quick",
@@ -74,11 +66,11 @@ def entry(
         year=year,
         input_size=recipe.input_size,
         embedding_dim=recipe.embedding_dim,
-        recipe=described,
+        recipe=_describe(recipe),
         stands_for=stands_for,
         notes=notes,
     )
-    return ZooEntry(info, recipe, parent, pool, blend)
+    return ZooEntry(info, recipe, parent, pool)
 
 
 def _attack_side(name: str, era: int, year: int, recipe: Recipe, stands_for: str) -> ZooEntry:
@@ -226,12 +218,6 @@ def info(name: str) -> ExtractorInfo:
 def model_key(name: str, scenario: Scenario) -> dict:
     """Everything that determines a quick extractor's weights (recursively, its parents')."""
     e = QUICK_ZOO[name]
-    if e.blend is not None:
-        generic, tuned, alpha = e.blend
-        return {
-            "name": name,
-            "blend": [model_key(generic, scenario), model_key(tuned, scenario), alpha],
-        }
     parent = model_key(e.parent, scenario) if e.parent else None
     return {
         "name": name,
@@ -284,8 +270,6 @@ def load_extractor(
         raise ValueError(f"{name!r} is trained on a scenario's public identities: pass scenario=")
     device = device or get_device()
     entry = QUICK_ZOO[name]
-    if entry.blend is not None:
-        return _blended(name, entry, scenario, device, progress)
     key = weights_key(name, scenario)
     path = artefact_path("extractor", key)
     recipe = seeded_recipe(entry, scenario)
@@ -332,22 +316,6 @@ def _tuned_clip(
         progress=progress,
     )
     return pair.tuned
-
-
-def _blended(
-    name: str, e: ZooEntry, scenario: Scenario, device: torch.device, progress: bool
-) -> Extractor:
-    """A WiSE-FT entry: the weight average of its generic and tuned parents (no training)."""
-    from .interpolation import interpolated_extractor
-
-    generic, tuned, alpha = e.blend
-    model = interpolated_extractor(
-        load_extractor(generic, scenario, device, progress),
-        load_extractor(tuned, scenario, device, progress),
-        alpha,
-    )
-    model.name, model.cache_key = name, cache_key(name, scenario)
-    return freeze(model).to(device)
 
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "assets" / "zoo"

@@ -25,9 +25,7 @@ def keys_for(seed: int) -> dict[str, str]:
     """{what: weights key} of everything shipped for one SEED (training what is missing)."""
     sc = load_scenario("quick", seed=seed)
     keys = {}
-    for name, e in QUICK_ZOO.items():
-        if e.blend is not None:
-            continue  # computed from its parents' weights, nothing to ship
+    for name in QUICK_ZOO:
         load_extractor(name, sc)
         keys[name] = config_hash(model_key(name, sc))
     for config in (QUICK.robust, robust.control_config(QUICK.robust)):
