@@ -9,6 +9,9 @@ TORCHVISION  := torchvision==0.29.1
 # auto: from this machine's disk where the pair lies there, else the CPU build from
 # https://download.pytorch.org/whl/cpu; local | cpu | pypi (the CUDA build) choose.
 TORCH_SOURCE ?= auto
+# `make seeds`: which seeds; REUSE=1 keeps a seed's results files already written
+SEEDS   ?= 0 1 2
+REUSE   ?=
 
 .PHONY: seeds setup run test unit paper-smoke lint format notebooks strip check-stripped student pack bench lab assets clean-cache help
 
@@ -17,7 +20,7 @@ help:
 	@echo "make test   - set up, run the whole test suite (unit tests, papermill run of every notebook, nbval)"
 	@echo "make unit   - unit tests only (fast: no notebook, no training)"
 	@echo "make paper-smoke - every notebook's paper branch on CPU, offline (stand-in weights)"
-	@echo "make seeds  - run every notebook on SEED 0, 1 and 2 -> results/quick/seeds.json, output/SEEDS.md"
+	@echo "make seeds  - run every notebook on SEED 0, 1 and 2 -> results/quick/seeds.json, output/SEEDS.md (SEEDS=..., REUSE=1)"
 	@echo "make notebooks - rebuild notebooks/*.ipynb from their sources notebooks/*.py (and student/)"
 	@echo "make format - ruff format the library, tests, scripts and notebook sources"
 	@echo "make bench  - benchmarks -> benchmarks/RESULTS.md"
@@ -45,7 +48,7 @@ run: setup
 	$(PY) scripts/instructor_pack.py --profile $(PROFILE)
 
 seeds: setup
-	$(PY) -m facecure_lib.run_all --profile $(PROFILE) --seeds 0 1 2
+	$(PY) -m facecure_lib.run_all --profile $(PROFILE) --seeds $(SEEDS) $(if $(REUSE),--reuse)
 	$(PY) scripts/instructor_pack.py --profile $(PROFILE)
 
 # The instructor page of what to expect per notebook, generated from results/$(PROFILE)/.

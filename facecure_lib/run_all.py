@@ -187,9 +187,13 @@ def seeds_markdown(table: dict) -> list[str]:
     return lines
 
 
-def run_seeds(profile: str, seeds: list[int], todo: list[Path], out: Path) -> int:
+def run_seeds(
+    profile: str, seeds: list[int], todo: list[Path], out: Path, reuse: bool = False
+) -> int:
     """Run the notebooks once per seed (results under results/seeds/seed_<k>/), then write
-    results/<profile>/seeds.json and the seeds table into output/SEEDS.md."""
+    results/<profile>/seeds.json and the seeds table into output/SEEDS.md. With `reuse`, a
+    notebook whose results file for that seed already exists is not run again (a seed can be
+    added to the table without re-running the others)."""
     from .cache import atomic_write_text
     from .config import project_root, results_dir
 
@@ -198,6 +202,9 @@ def run_seeds(profile: str, seeds: list[int], todo: list[Path], out: Path) -> in
         folder = root / "results" / "seeds" / f"seed_{seed}"
         os.environ["FACECURE_RESULTS"] = str(folder)
         for nb in todo:
+            if reuse and (folder / profile / f"{nb.stem}.json").exists():
+                print(f"seed {seed}: reusing the results of {nb.name}", flush=True)
+                continue
             print(f"seed {seed}: running {nb.name} ...", flush=True)
             run_notebook(nb, out / "notebooks" / f"seed_{seed}", {"PROFILE": profile, "SEED": seed})
         by_seed[seed] = load_results(folder / profile)
@@ -241,6 +248,11 @@ def add_arguments(ap: argparse.ArgumentParser) -> None:
         nargs="*",
         help="run the whole suite once per seed and tabulate the findings",
     )
+    ap.add_argument(
+        "--reuse",
+        action="store_true",
+        help="with --seeds: keep a seed's existing results files instead of re-running them",
+    )
     ap.add_argument("--only", nargs="*", help="notebook stems or numbers to run (default: all)")
     ap.add_argument("--out", default=None, help="output folder (default: output/)")
 
@@ -262,7 +274,7 @@ def run(args: argparse.Namespace) -> int:
         print("no notebook matched", file=sys.stderr)
         return 2
     if args.seeds:
-        return run_seeds(profile, args.seeds, todo, out)
+        return run_seeds(profile, args.seeds, todo, out, reuse=args.reuse)
     timings = {}
     for nb in todo:
         print(f"running {nb.name} ...", flush=True)

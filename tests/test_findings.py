@@ -1,5 +1,9 @@
 """Findings are read from results files; the seeds table says on how many seeds each holds."""
 
+import json
+
+import pytest
+
 from facecure_lib import findings
 from facecure_lib.run_all import seeds_markdown, seeds_table
 
@@ -48,3 +52,30 @@ def test_seeds_table_counts_seeds():
     assert f["seeds"]["0"]["holds"] and not f["seeds"]["1"]["holds"]
     text = "\n".join(seeds_markdown(table))
     assert "| lowkey protects against a contemporary |" in text and "1 of 2 seeds" in text
+
+
+def test_run_seeds_reuse_tabulates_without_running(tmp_path, monkeypatch):
+    from facecure_lib import config, run_all
+
+    monkeypatch.setattr(config, "project_root", lambda: tmp_path)
+    monkeypatch.delenv("FACECURE_RESULTS", raising=False)
+    for seed, contemporary in ((0, 0.4), (1, 0.2)):
+        folder = tmp_path / "results" / "seeds" / f"seed_{seed}" / "quick"
+        folder.mkdir(parents=True)
+        (folder / "04_oblivious_timeline.json").write_text(
+            json.dumps(_timeline(contemporary, 0.05))
+        )
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("a notebook whose results exist was run again")
+
+    monkeypatch.setattr(run_all, "run_notebook", must_not_run)
+    todo = [tmp_path / "04_oblivious_timeline.ipynb"]
+    assert run_all.run_seeds("quick", [0, 1], todo, tmp_path / "out", reuse=True) == 0
+    table = json.loads((tmp_path / "results" / "quick" / "seeds.json").read_text())
+    assert table["seeds"] == [0, 1]
+    f = table["findings"]["lowkey protects against a contemporary"]["seeds"]
+    assert f["0"]["holds"] and not f["1"]["holds"]
+    assert "1 of 2 seeds" in (tmp_path / "out" / "SEEDS.md").read_text()
+    with pytest.raises(AssertionError, match="run again"):  # without reuse it runs them
+        run_all.run_seeds("quick", [0], todo, tmp_path / "out")
