@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -13,6 +14,7 @@ from facecure_lib.models.base import Extractor
 from facecure_lib.profiles import QUICK
 from facecure_lib.selfcheck import CheckInputError, ReportExistsError
 from facecure_lib.selfcheck import inputs as check_inputs
+from facecure_lib.selfcheck import report as check_report
 from facecure_lib.selfcheck import run as check_run
 
 from .helpers import mean_colour_extractor
@@ -229,6 +231,9 @@ def test_optional_defenses_are_reported(tmp_path, world, monkeypatch):
     r = run(folder, world, defenses="cached")
     assert list(r.table["recogniser"]) == ["mean_colour", "robust_colour"]
     assert r.table.iloc[1]["role"].startswith("adaptively")
+    # a row without a year leaves the others whole (the table printed 2015.0 once)
+    assert str(r.table["year"].dtype) == "Int64" and pd.isna(r.table.iloc[1]["year"])
+    check_report.plot_protection(r)
     assert r.detection["ran"] and r.detection["n_cloaked"] == r.detection["n_clean"] == 10
     assert "detector flagged" in r.verdict() and "AUC" in r.to_markdown()
 

@@ -259,7 +259,7 @@ def plot_protection(result: CheckResult, title: str | None = None):
     ax.set_yticks(
         y,
         [
-            f"{r} ({int(yr)})" if yr == yr and yr is not None else str(r)
+            f"{r} ({int(yr)})" if pd.notna(yr) else str(r)
             for r, yr in zip(t["recogniser"], t["year"])
         ],
     )

@@ -283,7 +283,10 @@ def score_recognisers(
         )
     else:
         notes.append(f"adaptively robust recogniser {robust_note}")
-    return pd.DataFrame(rows), notes
+    table = pd.DataFrame(rows)
+    # whole years, also when a row has none (the adaptively robust one): never 2015.0
+    table["year"] = table["year"].astype("Int64")
+    return table, notes
 
 
 def perturbation_summary(clean: torch.Tensor, cloaked: torch.Tensor) -> tuple[dict, pd.DataFrame]:
