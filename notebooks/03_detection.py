@@ -47,7 +47,7 @@ import pandas as pd
 import torch
 from IPython.display import display
 
-from facecure_lib import exercises, notebook, paper, plots
+from facecure_lib import attacks, exercises, notebook, paper, plots
 from facecure_lib.defenses import detection as D
 from facecure_lib.defenses import detection_tables as T
 from facecure_lib.narrative import detection as story
@@ -182,6 +182,19 @@ frame_text, frame_ok = story.frame_control(
     tables.to_dict()["detection"], tables.to_dict()["frame_control"]
 )
 notebook.say(frame_text)
+
+# %% [markdown]
+# Where does each cloak put its change? The mean absolute change of the held-out cloaked
+# pictures, ring by ring from the edge inwards (0 = the outermost pixels):
+
+# %%
+border = pd.DataFrame(
+    {k: attacks.change_by_border_distance(d.clean, d.cloaked) for k, d in tables.test_sets.items()}
+).T
+display(border.round(2))
+border_ratios = {k: attacks.border_ratio(border.loc[k], D.FRAME) for k in border.index}
+size = tables.test_sets["fawkes_high"].clean.shape[-1]
+notebook.say(story.frame_mechanism(border_ratios, D.FRAME, size, attacks.ssim_window(size)))
 
 # %% [markdown]
 # ## The pictures it is most and least sure about
@@ -322,6 +335,7 @@ findings = {
     "recipe": recipe.to_dict(),
     "at_5pct_fpr": budget.to_dict("index"),
     "frame_control_holds": frame_ok,
+    "border_ratio": border_ratios,
     "seconds": tables.seconds,
     "data_seed": SEED if DATA_SEED is None else DATA_SEED,
 }

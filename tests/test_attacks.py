@@ -112,6 +112,23 @@ def test_ssim_window():
     assert ssim_window(10) == 9 and ssim_window(9, 30) == 9 and ssim_window(4) == 3
 
 
+
+def test_change_by_border_distance_finds_a_frame():
+    from facecure_lib.attacks import border_ratio, change_by_border_distance
+
+    clean = torch.full((2, 3, 32, 32), 0.5)
+    framed = clean.clone()
+    framed[..., :2, :] += 0.1  # the top two rows only
+    prof = change_by_border_distance(clean, framed, max_distance=4)
+    assert list(prof.index) == [0, 1, 2, 3, "interior"]
+    assert prof[0] > prof[2] == 0 and prof["interior"] == 0
+    uniform = change_by_border_distance(clean, clean + 0.02, max_distance=4)
+    assert uniform.round(4).nunique() == 1 and border_ratio(uniform, 2) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="no interior"):
+        change_by_border_distance(clean, framed, max_distance=16)
+    with pytest.raises(ValueError, match="one shape"):
+        change_by_border_distance(clean, framed[:1])
+
 def test_perturbation_report():
     x = structured(3, 0)
     y = x.clone()

@@ -29,3 +29,6 @@ def test_detection_notebook():
     for key in ("fawkes_high", "lowkey"):  # the done criteria (paper Table 2)
         m = r["detection"][key]
         assert m["accuracy"] >= 0.95 and m["auc"] >= 0.98, (key, m)
+    # the frame control and where the cloaks put their change, per test set
+    assert set(r["frame_control"]) == set(KEYS) and isinstance(r["frame_control_holds"], bool)
+    assert set(r["border_ratio"]) == set(KEYS) and all(x > 0 for x in r["border_ratio"].values())

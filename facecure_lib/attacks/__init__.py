@@ -13,7 +13,14 @@ from .api import (
     cloak,
 )
 from .blackbox import BlackBoxError, FolderCloak, blackbox_cloak, cloak_folder
-from .metrics import DSSIMTo, dssim, perturbation_report, ssim_window
+from .metrics import (
+    DSSIMTo,
+    border_ratio,
+    change_by_border_distance,
+    dssim,
+    perturbation_report,
+    ssim_window,
+)
 
 __all__ = [
     "ATTACKS",
@@ -26,6 +33,8 @@ __all__ = [
     "attack_params",
     "attack_spec",
     "blackbox_cloak",
+    "border_ratio",
+    "change_by_border_distance",
     "cloak",
     "cloak_folder",
     "dssim",

@@ -151,3 +151,40 @@ def _stats(x: torch.Tensor, y: torch.Tensor) -> list[dict]:
         "psnr": psnr,
     }
     return [{k: float(v[i]) for k, v in cols.items()} for i in range(x.shape[0])]
+
+
+@torch.no_grad()
+def change_by_border_distance(
+    clean: torch.Tensor, cloaked: torch.Tensor, max_distance: int = 8
+) -> pd.Series:
+    """Mean absolute change (0..255 scale) of the pixels at each distance from the picture's
+    edge (0 = the outermost ring), and of all pixels further in ("interior"), over a batch of
+    pairs [N, 3, H, W]. SSIM's windows lie wholly inside the picture, so an edge pixel sits
+    in few of them and costs a DSSIM budget little: this shows where a cloak spends it."""
+    if clean.shape != cloaked.shape or clean.dim() != 4:
+        raise ValueError(
+            f"need two [N, C, H, W] batches of one shape, got {tuple(clean.shape)} and "
+            f"{tuple(cloaked.shape)}"
+        )
+    h, w = clean.shape[-2:]
+    if 2 * max_distance >= min(h, w):
+        raise ValueError(f"max_distance {max_distance} leaves no interior in {h}x{w} pictures")
+    change = (cloaked.float() - clean.float()).abs().mean(dim=(0, 1)) * 255
+    rows, cols = torch.arange(h), torch.arange(w)
+    dist = torch.minimum(
+        torch.minimum(rows, h - 1 - rows)[:, None], torch.minimum(cols, w - 1 - cols)[None, :]
+    )
+    out = {k: float(change[dist == k].mean()) for k in range(max_distance)}
+    out["interior"] = float(change[dist >= max_distance].mean())
+    return pd.Series(out, name="mean |change| (0-255)")
+
+
+def border_ratio(profile: pd.Series, frame: int) -> float:
+    """How many times more a cloak changes the outer `frame` rings than the interior (from
+    `change_by_border_distance`, equal-weighted rings)."""
+    ring = [profile[k] for k in range(frame)]
+    return (
+        float(sum(ring) / len(ring) / profile["interior"])
+        if profile["interior"] > 0
+        else float("inf")
+    )
