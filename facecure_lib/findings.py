@@ -201,3 +201,42 @@ def evaluate(results: Mapping[str, Mapping]) -> dict[str, dict]:
             "claim": f.claim,
         }
     return out
+
+
+def across_seeds(notebook: str, table: Mapping | None) -> str:
+    """Markdown: on how many seeds each finding of `notebook` holds, from a seeds table
+    (`results/<profile>/seeds.json`, written by `make seeds`); says how to get one if None."""
+    own = [f for f in FINDINGS if f.notebook == notebook]
+    if not own:
+        raise ValueError(f"no finding is measured in {notebook!r}")
+    if not table:
+        return (
+            "**On other seeds.** No seeds table yet: `make seeds` runs every notebook on SEED "
+            "0, 1 and 2, and this cell then says on how many seeds each finding holds."
+        )
+    measured = table.get("findings", {})
+    lines = [
+        f"**On other seeds** (the last `make seeds`, seeds "
+        f"{', '.join(map(str, table.get('seeds', [])))}):"
+    ]
+    for f in own:
+        per = measured.get(f.name, {}).get("seeds", {})
+        if not per:
+            lines.append(f"- {f.name}: not measured there")
+            continue
+        held = [s for s, v in per.items() if v["holds"]]
+        lines.append(
+            f"- {f.name}: holds on {len(held)} of {len(per)} seeds"
+            + (f" ({', '.join(held)})" if 0 < len(held) < len(per) else "")
+        )
+    return "\n".join(lines)
+
+
+def load_seeds_table(profile: str) -> dict | None:
+    """`results/<profile>/seeds.json` if `make seeds` wrote one, else None."""
+    import json
+
+    from .config import results_dir
+
+    path = results_dir(profile) / "seeds.json"
+    return json.loads(path.read_text()) if path.exists() else None

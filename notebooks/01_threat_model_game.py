@@ -65,6 +65,7 @@ from facecure_lib import (
     zoo,
 )
 from facecure_lib.exercises import nb01 as ex
+from facecure_lib.findings import across_seeds, load_seeds_table
 from facecure_lib.narrative import game as story
 from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
@@ -392,3 +393,11 @@ findings = {
     == [r.protection_rate for r in rounds],
 }
 session.finish(scenario.summary(), findings)
+
+# %% [markdown]
+# ## On other seeds
+# A finding counts once it holds on other seeds too: `make seeds` re-runs this notebook on
+# SEED 0, 1 and 2 and tabulates every finding.
+
+# %%
+notebook.say(across_seeds("01_threat_model_game", load_seeds_table(session.profile)))

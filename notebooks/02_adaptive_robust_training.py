@@ -55,6 +55,7 @@ from facecure_lib import exercises, experiments, notebook, plots, zoo
 from facecure_lib.attacks.figures import plot_cloak_triplets
 from facecure_lib.defenses import evaluation, robust
 from facecure_lib.exercises import nb02 as ex
+from facecure_lib.findings import across_seeds, load_seeds_table
 from facecure_lib.narrative import predictions
 from facecure_lib.narrative import robust as story
 from facecure_lib.profiles import get_profile
@@ -383,3 +384,11 @@ findings = {
     },
 }
 session.finish(scenario.summary(), findings)
+
+# %% [markdown]
+# ## On other seeds
+# A finding counts once it holds on other seeds too: `make seeds` re-runs this notebook on
+# SEED 0, 1 and 2 and tabulates every finding.
+
+# %%
+notebook.say(across_seeds("02_adaptive_robust_training", load_seeds_table(session.profile)))

@@ -50,6 +50,7 @@ from IPython.display import display
 from facecure_lib import attacks, exercises, notebook, paper, plots
 from facecure_lib.defenses import detection as D
 from facecure_lib.defenses import detection_tables as T
+from facecure_lib.findings import across_seeds, load_seeds_table
 from facecure_lib.narrative import detection as story
 from facecure_lib.narrative import predictions
 from facecure_lib.profiles import get_profile
@@ -340,3 +341,11 @@ findings = {
     "data_seed": SEED if DATA_SEED is None else DATA_SEED,
 }
 session.finish(scenario.summary(), findings)
+
+# %% [markdown]
+# ## On other seeds
+# A finding counts once it holds on other seeds too: `make seeds` re-runs this notebook on
+# SEED 0, 1 and 2 and tabulates every finding.
+
+# %%
+notebook.say(across_seeds("03_detection", load_seeds_table(session.profile)))

@@ -58,6 +58,7 @@ from facecure_lib import (
     timeline,
     zoo,
 )
+from facecure_lib.findings import across_seeds, load_seeds_table
 from facecure_lib.narrative import predictions
 from facecure_lib.narrative import timeline as story
 from facecure_lib.profiles import get_profile
@@ -174,6 +175,7 @@ contemporary = timeline.contemporary_transfer(records, contemporaries)
 newest = timeline.newest_block(records, setup.timeline[-1])
 text, pattern = story.synthesis(contemporary, newest)
 notebook.say(text)
+notebook.say(across_seeds("04_oblivious_timeline", load_seeds_table(session.profile)))
 
 # %%
 if "fawkes_v10" in contemporary:

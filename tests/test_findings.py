@@ -79,3 +79,27 @@ def test_run_seeds_reuse_tabulates_without_running(tmp_path, monkeypatch):
     assert "1 of 2 seeds" in (tmp_path / "out" / "SEEDS.md").read_text()
     with pytest.raises(AssertionError, match="run again"):  # without reuse it runs them
         run_all.run_seeds("quick", [0], todo, tmp_path / "out")
+
+
+def test_across_seeds_reports_each_finding_of_a_notebook():
+    table = seeds_table(
+        {
+            0: {"04_oblivious_timeline": _timeline(0.4, 0.05)},
+            1: {"04_oblivious_timeline": _timeline(0.2, 0.05)},
+        }
+    )
+    text = findings.across_seeds("04_oblivious_timeline", table)
+    assert "seeds 0, 1" in text
+    assert "- lowkey protects against a contemporary: holds on 1 of 2 seeds (0)" in text
+    assert "- lowkey fails on the newest model: holds on 2 of 2 seeds" in text
+    assert "make seeds" in findings.across_seeds("04_oblivious_timeline", None)
+    assert "not measured there" in findings.across_seeds("03_detection", table)
+    with pytest.raises(ValueError, match="no finding"):
+        findings.across_seeds("00_quickstart", table)
+
+
+def test_load_seeds_table(tmp_path, monkeypatch):
+    monkeypatch.setenv("FACECURE_RESULTS", str(tmp_path))
+    assert findings.load_seeds_table("quick") is None
+    (tmp_path / "quick" / "seeds.json").write_text(json.dumps({"seeds": [0], "findings": {}}))
+    assert findings.load_seeds_table("quick")["seeds"] == [0]
