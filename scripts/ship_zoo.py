@@ -2,6 +2,7 @@
 config) for the given SEEDs into facecure_lib/assets/zoo/.
 
     FACECURE_TRAIN_ZOO=1 python scripts/ship_zoo.py --seeds 0 1 2   # retrain, then ship
+    python scripts/ship_zoo.py --seeds 0 1 --cached-only   # ship what is cached, train nothing
 
 Run after changing a recipe, the generator, an attack or the profile's `RobustConfig`; the
 files are keyed by the same config hash as the cache, so stale files are simply never used
@@ -21,28 +22,50 @@ from facecure_lib.scenario import load_scenario
 from facecure_lib.zoo import QUICK_ZOO, SHIPPED_DIR, load_extractor, model_key
 
 
-def keys_for(seed: int) -> dict[str, str]:
-    """{what: weights key} of everything shipped for one SEED (training what is missing)."""
+def _cached(key: str) -> bool:
+    return artefact_path("extractor", key).with_suffix(".safetensors").exists()
+
+
+def keys_for(seed: int, cached_only: bool = False) -> dict[str, str]:
+    """{what: weights key} of everything shipped for one SEED (training what is missing, or
+    with `cached_only` leaving out what is not cached)."""
     sc = load_scenario("quick", seed=seed)
     keys = {}
     for name in QUICK_ZOO:
+        key = config_hash(model_key(name, sc))
+        if cached_only and not _cached(key):
+            print(f"seed {seed} {name}: not cached, left out")
+            continue
         load_extractor(name, sc)
-        keys[name] = config_hash(model_key(name, sc))
+        keys[name] = key
     for config in (QUICK.robust, robust.control_config(QUICK.robust)):
-        model = robust.train_robust_extractor(sc, config)
+        if cached_only and config.base not in keys:
+            print(f"seed {seed} {config.base} -> robust/control: base not cached, left out")
+            continue
         base = load_extractor(config.base, sc)
-        keys[model.name] = config_hash(robust.robust_key(sc, config, base))
+        key = config_hash(robust.robust_key(sc, config, base))
+        if cached_only and not _cached(key):
+            print(f"seed {seed} robust extractor ({config.loss}, {key}): not cached, left out")
+            continue
+        model = robust.train_robust_extractor(sc, config)
+        keys[model.name] = key
     return keys
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, nargs="+", default=[0])
-    seeds = ap.parse_args().seeds
+    ap.add_argument(
+        "--cached-only",
+        action="store_true",
+        help="ship only what is already cached (a seed's zoo in part); train nothing",
+    )
+    args = ap.parse_args()
+    seeds = args.seeds
     SHIPPED_DIR.mkdir(parents=True, exist_ok=True)
     keep = set()
     for seed in seeds:
-        for name, key in keys_for(seed).items():
+        for name, key in keys_for(seed, args.cached_only).items():
             src = artefact_path("extractor", key)
             for suffix in (".safetensors", ".json"):
                 shutil.copyfile(src.with_suffix(suffix), SHIPPED_DIR / f"{key}{suffix}")
