@@ -199,11 +199,13 @@ robust_training_set = ex.check_training_set(robust_training_set)
 #   large gradients wreck the features before it learns anything, and a model that is
 #   simply worse also "loses" cloaked users — damage that must not be mistaken for
 #   robustness (compare the clean errors below);
-# * it is the base model's own kind of head (CosFace: a normalised softmax with a margin).
-#   With the paper's plain linear softmax head (`ROBUST_LOSS = "softmax"`) the same budget
-#   barely moved the Fawkes v1.0 protection in development: a softmax only has to get the
-#   *class* right, while nearest-neighbour search needs the cloaked embedding close to the
-#   clean ones. Try it (suggestions at the end of the notebook).
+# * it is the base model's own kind of head (ArcFace: a normalised softmax with an angular
+#   margin). With the paper's plain linear softmax head (`ROBUST_LOSS = "softmax"`) the same
+#   budget left the Fawkes v1.0 and LowKey protection of *validation* people close to the
+#   control's, while the base model's head removed most of it (record:
+#   `docs/robust_validation.json`): a softmax only has to get the *class* right, while
+#   nearest-neighbour search needs the cloaked embedding close to the clean ones. Try it
+#   (suggestions at the end of the notebook).
 #
 # For the default scenario and settings the trained weights ship with the package (built by
 # `scripts/ship_zoo.py` with this very code; `FACECURE_TRAIN_ZOO=1` retrains). The result
@@ -365,7 +367,7 @@ notebook.say(text)
 # `ROBUST_LOSS = "softmax"`, or start from another `BASE`, and see which attack recovers
 # first (each setting trains its own model, a few minutes on a CPU). The defaults were
 # chosen on held-out validation people of the public side, never on the attackers shown
-# here (`scripts/quick_world/robust_validation.py`).
+# here (`scripts/quick_world/robust_validation.py`, record in `docs/robust_validation.json`).
 
 # %%
 findings = {
