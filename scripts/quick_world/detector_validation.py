@@ -27,8 +27,8 @@ from facecure_lib.scenario import load_scenario
 def candidates(base: D.DetectorRecipe) -> dict[str, D.DetectorRecipe]:
     """The recipes compared, the cheaper first."""
     return {
-        "probe, 64 px": base.with_(input_size=64),
-        "probe, 128 px": base.with_(input_size=128),
+        "probe, 64 px": base.with_(input_size=64, train_from=6),
+        "probe, 128 px": base.with_(input_size=128, train_from=6),
         "probe, 128 px, earlier stages": base.with_(input_size=128, train_from=4),
     }
 
