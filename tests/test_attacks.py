@@ -112,7 +112,6 @@ def test_ssim_window():
     assert ssim_window(10) == 9 and ssim_window(9, 30) == 9 and ssim_window(4) == 3
 
 
-
 def test_change_by_border_distance_finds_a_frame():
     from facecure_lib.attacks import border_ratio, change_by_border_distance
 
@@ -128,6 +127,7 @@ def test_change_by_border_distance_finds_a_frame():
         change_by_border_distance(clean, framed, max_distance=16)
     with pytest.raises(ValueError, match="one shape"):
         change_by_border_distance(clean, framed[:1])
+
 
 def test_perturbation_report():
     x = structured(3, 0)

@@ -116,13 +116,13 @@ def test_frame_control_says_whether_the_border_matters():
     assert not ok and "largest drop lowkey" in text
 
 
-
 def test_frame_mechanism_follows_the_ratios():
     text = detection.frame_mechanism({"fawkes_high": 2.4, "lowkey": 2.9}, 4, 64, 11)
     assert "spend their budget there" in text and "fawkes_high 2.4x" in text
     assert "29% of the picture" in text  # 1 - 54**2 / 64**2 = 0.288
     text = detection.frame_mechanism({"fawkes_high": 1.1}, 4, 224, 11)
     assert "do not concentrate" in text and "9% of the picture" in text
+
 
 def test_detection_summary_follows_the_numbers():
     det = {k: _metrics(0.99, 0.999) for k in ("fawkes_low", "fawkes_mid", "fawkes_high", "lowkey")}
