@@ -66,9 +66,11 @@ sizes = D.DetectionSizes(
 )
 recipe = defaults.detector
 train_users, test_users = D.scenario_users(scenario, sizes, SEED)
+# the two lists number people of two different sets (the trainer's pool, the private
+# identities), which never share a person: equal numbers in both are not the same person
 print(
-    f"training users: {len(train_users)} public identities; held-out users: {len(test_users)} "
-    f"private identities; shared: {len(set(train_users) & set(test_users))}"
+    f"training users: {len(train_users)} people of the trainer's public pool; held-out users: "
+    f"{len(test_users)} private identities (the attacking users); no person is in both"
 )
 print("detector:", D.backbone_description(recipe))
 
