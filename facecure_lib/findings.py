@@ -8,6 +8,7 @@ the finding, never tuned on the numbers.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -234,8 +235,6 @@ def across_seeds(notebook: str, table: Mapping | None) -> str:
 
 def load_seeds_table(profile: str) -> dict | None:
     """`results/<profile>/seeds.json` if `make seeds` wrote one, else None."""
-    import json
-
     from .config import results_dir
 
     path = results_dir(profile) / "seeds.json"
