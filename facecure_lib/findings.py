@@ -84,8 +84,16 @@ def _detected(key: str) -> Check:
 
 def _systems(r: Mapping) -> tuple[bool, Any]:
     c = r["criteria"]
-    ok = all(c["accuracy"].values()) and all(c["protection"].values())
-    return ok, {"accurate_more_accurate": c.get("accurate_more_accurate")}
+    failed = [
+        f"{system} {what}"
+        for what in ("accuracy", "protection")
+        for system, met in c[what].items()
+        if not met
+    ]
+    return not failed, {
+        "missed": ", ".join(failed) or "none",
+        "accurate_more_accurate": c.get("accurate_more_accurate"),
+    }
 
 
 def _unprotected_falls(r: Mapping) -> tuple[bool, Any]:

@@ -30,6 +30,25 @@ def test_timeline_findings_follow_their_thresholds():
     assert not any(bad[f"{a} fails on the newest model"]["holds"] for a in ATTACKS)
 
 
+def test_systems_finding_names_the_missed_criterion():
+    def criteria(threshold_protection: bool) -> dict:
+        systems = ("combined_top2", "combined_threshold")
+        return {
+            "criteria": {
+                "accuracy": dict.fromkeys(systems, True),
+                "protection": {"combined_top2": True, "combined_threshold": threshold_protection},
+                "accurate_more_accurate": False,
+            }
+        }
+
+    nb = "05_top2_and_thresholding"
+    ok = findings.evaluate({nb: criteria(True)})["combined systems keep accuracy and robustness"]
+    assert ok["holds"] and ok["value"]["missed"] == "none"
+    bad = findings.evaluate({nb: criteria(False)})["combined systems keep accuracy and robustness"]
+    assert not bad["holds"] and bad["value"]["missed"] == "combined_threshold protection"
+    assert bad["value"]["accurate_more_accurate"] is False
+
+
 def test_missing_keys_are_reported_not_raised():
     out = findings.evaluate({"02_adaptive_robust_training": {}})
     assert set(out) == {
