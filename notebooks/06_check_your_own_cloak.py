@@ -47,7 +47,6 @@ EXTRACTORS = None
 SPLIT_SEEDS = 5
 
 # %%
-import tempfile
 from pathlib import Path
 
 import pandas as pd
@@ -67,12 +66,12 @@ print("recognisers, oldest to newest:", ", ".join(models))
 # With `PHOTOS_DIR = None` we make a demo person the recognisers have never seen (generated
 # from another seed, so it is in no gallery), and cloak every photo with a built-in attack,
 # naming the results the way Fawkes does (`photo_00.png` → `photo_00_cloaked.png`). That is
-# exactly what a Fawkes user's folder looks like. The folder lives in a temporary directory;
-# the check only ever *reads* it.
+# exactly what a Fawkes user's folder looks like. The folder lives in a temporary directory,
+# removed when the kernel stops; the check only ever *reads* it.
 
 # %%
 if PHOTOS_DIR is None:
-    workdir = Path(tempfile.mkdtemp(prefix="facecure06_"))
+    workdir = selfcheck.demo_workdir()  # removed when the kernel stops
     photos_dir = selfcheck.make_demo_folder(
         workdir / "alex", scenario, ATTACK, MODE, N_PHOTOS, seed=SEED, pattern=PATTERN
     )

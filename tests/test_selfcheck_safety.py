@@ -4,6 +4,9 @@ EXIF orientation, implausible pairs, the report folder, symlinks, the photo fold
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -193,3 +196,17 @@ def test_photo_folder_is_hashed_again_after_the_report(tmp_path, world, monkeypa
     monkeypatch.setattr(check_report, "atomic_write_text", sneaky)
     with pytest.raises(RuntimeError, match="stray.txt"):
         check.write_report(r)
+
+
+def test_demo_workdir_is_removed_when_the_kernel_exits(tmp_path):
+    code = (
+        "import sys, tempfile; tempfile.tempdir = sys.argv[1]\n"
+        "from facecure_lib.selfcheck.demo import demo_workdir\n"
+        "d = demo_workdir(); (d / 'photo.png').write_bytes(b'x'); print(d)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    made = Path(out.stdout.strip())
+    assert made.parent == tmp_path and made.name.startswith("facecure06_")
+    assert not made.exists()

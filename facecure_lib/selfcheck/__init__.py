@@ -26,7 +26,7 @@ files), `demo`.
 # Public names -> the module that holds them. Imported lazily (PEP 562), so that the command
 # line can read `selfcheck.spec` without importing torch.
 _EXPORTS = {
-    "demo": ("make_demo_folder",),
+    "demo": ("demo_workdir", "make_demo_folder"),
     "inputs": (
         "PhotoFolder",
         "Photos",

@@ -3,7 +3,10 @@ way a cloaking tool names them."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -13,6 +16,17 @@ from PIL import Image
 from ..models.base import Extractor
 from ..scenario import Scenario
 from .names import resolve_pattern
+
+
+def demo_workdir(prefix: str = "facecure06_") -> Path:
+    """A new temporary folder for a demo, removed when the Python process (the kernel) exits.
+
+    It lives as long as the notebook's kernel, so the reader can open the demo folder and
+    its report; papermill and CI runs leave nothing behind in the temporary directory.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def make_demo_folder(
