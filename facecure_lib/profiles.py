@@ -134,10 +134,10 @@ class RobustConfig:
     base: str = "era3_arcface"
     attacks: tuple[str, ...] = ATTACK_KEYS
     modes: tuple[tuple[str, str], ...] = ()
-    identities_per_attack: int = 48
+    identities_per_attack: int = 150
     pictures_per_identity: int = 4
-    cloaked_repeat: int = 3
-    steps: int = 1000
+    cloaked_repeat: int = 1
+    steps: int = 2000
     batch_size: int = 64
     lr: float = 3e-3
     augment: str = "light"

@@ -233,3 +233,23 @@ def test_probe_head_fits_frozen_features_and_seeds_fit():
         p.requires_grad_(True)
     fit(model, ds.images, ds.labels, recipe, progress=False, head=head)
     assert not torch.equal(head.weight, weight)  # the given head was trained further
+
+
+def test_quick_robust_config_is_the_one_chosen_on_validation_people():
+    """The profile's robust-training settings are the validation record's choice
+    (docs/robust_validation.json), so a changed default needs a new validation run."""
+    import json
+    from pathlib import Path
+
+    from facecure_lib.profiles import QUICK
+
+    record = json.loads(
+        (Path(__file__).resolve().parents[1] / "docs" / "robust_validation.json").read_text()
+    )
+    chosen = record["candidates"][record["chosen"]]
+    assert chosen == json.loads(json.dumps(QUICK.robust.to_dict()))  # tuples as lists
+    # and the record's choice follows its rule
+    res, ctrl = record["results"], record["results"]["control (no cloaks)"]["clean_error"]
+    ok = [n for n in record["candidates"] if res[n]["clean_error"] <= ctrl + 0.02]
+    worst = {n: max(res[n]["excess_protection"].values()) for n in ok}
+    assert record["chosen"] == min(ok, key=worst.get)
