@@ -100,7 +100,7 @@ def test_robust_training_verdicts():
 
 
 def test_baseline_choice_says_who_crafted_against_it():
-    assert "none of the 3 attacks" in robust.baseline_choice("b", [], 3, 0.05)
+    assert "era. None of the 3 attacks" in robust.baseline_choice("b", [], 3, 0.05)
     assert "1 of the 3 attacks" in robust.baseline_choice("b", ["fawkes_v03"], 3, 0.05)
 
 

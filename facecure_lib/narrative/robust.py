@@ -13,7 +13,7 @@ def baseline_choice(base: str, seen_by: Sequence[str], n_attacks: int, clean_err
         f"{len(seen_by)} of the {n_attacks} attacks crafted their cloaks against it "
         f"({', '.join(seen_by)}), the others reach it by transfer"
         if seen_by
-        else f"none of the {n_attacks} attacks crafted its cloaks against it: every cloak "
+        else f"None of the {n_attacks} attacks crafted its cloaks against it: every cloak "
         "reaches it by transfer"
     )
     return (
