@@ -4,7 +4,7 @@ pictures with each attack; every candidate config is trained, and scored by its 
 protection on them (protection rate minus the same users' clean error).
 
     FACECURE_THREADS=1 python scripts/quick_world/robust_validation.py --seed 0 \
-        --out docs/robust_validation.json
+        --out docs/robust_validation.json   # SEED 1, 2: docs/robust_validation_seed{1,2}.json
 
 The rule, fixed before any number was seen: the candidate with the lowest worst-attack
 excess protection among those whose validation clean error is at most the control's + 0.02;
