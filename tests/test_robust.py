@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from facecure_lib.defenses import evaluation, robust
+from facecure_lib.defenses.validation import CONTROL_ROW, choose_robust_config
 from facecure_lib.exercises import ExerciseFailed
 from facecure_lib.exercises import nb02 as checks
 from facecure_lib.models.base import Extractor
@@ -252,7 +253,23 @@ def test_quick_robust_config_is_the_one_chosen_on_validation_people(record_name)
     chosen = record["candidates"][record["chosen"]]
     assert chosen == json.loads(json.dumps(QUICK.robust.to_dict()))  # tuples as lists
     # and the record's choice follows its rule
-    res, ctrl = record["results"], record["results"]["control (no cloaks)"]["clean_error"]
-    ok = [n for n in record["candidates"] if res[n]["clean_error"] <= ctrl + 0.02]
-    worst = {n: max(res[n]["excess_protection"].values()) for n in ok}
-    assert record["chosen"] == min(ok, key=worst.get)
+    assert record["chosen"] == choose_robust_config(record["results"])
+
+
+def _row(clean_error: float, *excess: float) -> dict:
+    return {"clean_error": clean_error, "excess_protection": dict(zip(("a", "b", "c"), excess))}
+
+
+def test_robust_rule_picks_the_lowest_worst_attack_among_accurate_candidates():
+    results = {
+        CONTROL_ROW: _row(0.05, 0.0, 0.6, 0.8),
+        "cheap": _row(0.05, 0.0, 0.1, 0.4),
+        "inaccurate": _row(0.08, 0.0, 0.0, 0.0),  # best protection, error > control + 0.02
+        "better": _row(0.06, 0.0, 0.3, 0.1),
+        "as good, listed later": _row(0.07, 0.0, 0.1, 0.3),
+    }
+    assert choose_robust_config(results) == "better"  # worst 0.3; the tie goes to the first
+    assert choose_robust_config(results, max_extra_error=0.05) == "inaccurate"
+    assert choose_robust_config({k: results[k] for k in (CONTROL_ROW, "inaccurate")}) is None
+    with pytest.raises(KeyError, match="control"):
+        choose_robust_config({"cheap": results["cheap"]})

@@ -10,6 +10,7 @@ never do: a validation estimate, not a reported number).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 
 from ..data.dataset import subset
@@ -44,3 +45,24 @@ def validation_scenario(
     k = min(n_attackers, len(ids) - 1)
     protocol = Protocol.build(ds, ids, k, split_seed=11, attacker_seed=scenario.seed + 1)
     return replace(scenario, ds=ds, public=[], private=ids, protocol=protocol)
+
+
+CONTROL_ROW = "control (no cloaks)"
+
+
+def choose_robust_config(
+    results: Mapping[str, Mapping], max_extra_error: float = 0.02
+) -> str | None:
+    """The robust-training rule (`scripts/quick_world/robust_validation.py`), fixed before any
+    number was seen: among the candidates whose validation clean error is at most the
+    control's + `max_extra_error`, the one with the lowest worst-attack excess protection;
+    ties go to the candidate listed first. `results` maps each row (the control under
+    `CONTROL_ROW`, then the candidates, cheapest first) to its `clean_error` and
+    `excess_protection` per attack. None when no candidate is accurate enough."""
+    if CONTROL_ROW not in results:
+        raise KeyError(f"results need the control row {CONTROL_ROW!r} (the rule's yardstick)")
+    ceiling = results[CONTROL_ROW]["clean_error"] + max_extra_error
+    ok = [n for n, r in results.items() if n != CONTROL_ROW and r["clean_error"] <= ceiling]
+    if not ok:
+        return None
+    return min(ok, key=lambda n: max(results[n]["excess_protection"].values()))

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from facecure_lib import experiments
 from facecure_lib.defenses import evaluation, robust
-from facecure_lib.defenses.validation import validation_scenario
+from facecure_lib.defenses.validation import CONTROL_ROW, choose_robust_config, validation_scenario
 from facecure_lib.profiles import get_profile
 from facecure_lib.scenario import load_scenario
 
@@ -60,7 +60,7 @@ def main() -> None:
     # the rule's yardstick: the first candidate's fine-tuning without cloaks
     control = robust.train_robust_extractor(sc, robust.control_config(first), progress=False)
     ctrl = evaluation.evaluate_attacks(control, val.protocol, cloaks)
-    rows["control (no cloaks)"] = ctrl
+    rows[CONTROL_ROW] = ctrl
     for name, cfg in candidates(default).items():
         start = time.perf_counter()
         model = robust.train_robust_extractor(sc, cfg, progress=False)
@@ -73,12 +73,7 @@ def main() -> None:
     for n, r in table.items():
         ex = "  ".join(f"{a} {x:+.2f}" for a, x in r["excess_protection"].items())
         print(f"{n:28s} clean error {r['clean_error']:.3f}  {ex}", flush=True)
-    ok = [
-        n
-        for n in candidates(default)
-        if table[n]["clean_error"] <= table["control (no cloaks)"]["clean_error"] + 0.02
-    ]
-    chosen = min(ok, key=lambda n: max(table[n]["excess_protection"].values())) if ok else None
+    chosen = choose_robust_config(table)
     print(f"chosen: {chosen}")
     if args.out:
         with open(args.out, "w") as f:
